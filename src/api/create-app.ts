@@ -1,0 +1,71 @@
+// Builds the HTTP app from its dependencies (no singletons), so tests can run it with a fake
+// runtime through `app.request()`. The Node server adds a fast path for inference routes
+// (node-listener.ts) that shares the same proxy core and error renderer.
+import { Hono } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { SwapdockConfig } from '../config/schema.js';
+import { PayloadTooLargeError, RouteNotFoundError } from '../errors.js';
+import type { InferenceProxy } from '../proxy/inference-proxy.js';
+import type { ModelResolver } from '../proxy/model-resolver.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { dialectForPath, renderError } from './error-response.js';
+import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
+import { listModels } from './model-list.js';
+import { requestLogger } from './request-log.js';
+
+export interface AppDeps {
+  config: SwapdockConfig;
+  scheduler: Scheduler;
+  proxy: InferenceProxy;
+  resolver: ModelResolver;
+  log: Logger;
+  version: string;
+}
+
+export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { log: Logger; requestId: string; model: string } };
+
+/** POST routes whose body names the model and which are forwarded to that model's container. */
+export const INFERENCE_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestLogger(deps.log));
+
+  app.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
+
+  app.get('/v1/models', (c) => c.json(listModels(deps.config, deps.scheduler)));
+
+  for (const path of INFERENCE_PATHS) {
+    app.post(path, async function forwardInference(c) {
+      if (Number(c.req.header('content-length')) > DEFAULT_MAX_BODY_BYTES) throw new PayloadTooLargeError(DEFAULT_MAX_BODY_BYTES);
+      const body = Buffer.from(await c.req.arrayBuffer());
+      const url = new URL(c.req.url);
+      const upstream = await deps.proxy.open({
+        method: 'POST',
+        path: url.pathname + url.search,
+        headers: Object.fromEntries(c.req.raw.headers),
+        body,
+        signal: c.req.raw.signal,
+      });
+      c.set('model', upstream.model.id);
+      const headers = new Headers();
+      for (const [key, value] of Object.entries(upstream.headers)) {
+        for (const v of Array.isArray(value) ? value : [value]) headers.append(key, v);
+      }
+      return new Response(ReadableStream.from(upstream.body) as ReadableStream, { status: upstream.statusCode, headers });
+    });
+  }
+
+  app.notFound((c) => {
+    throw new RouteNotFoundError(c.req.method, c.req.path);
+  });
+
+  app.onError(function renderAppError(err, c) {
+    const rendered = renderError(err, dialectForPath(c.req.path));
+    if (rendered.status >= 500) c.var.log?.error({ err: err.message }, 'Request failed');
+    return new Response(rendered.body, { status: rendered.status, headers: rendered.headers });
+  });
+
+  return app;
+}

@@ -1,0 +1,64 @@
+// The Node request listener. Inference POSTs take a direct path — raw Node request in, upstream
+// body piped out — because building a WHATWG Request/Response per call costs several times the
+// proxy's whole latency budget (shared/docs/performance.md). Everything else goes through Hono.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { InferenceProxy } from '../proxy/inference-proxy.js';
+import { pipeUpstreamToNode } from '../proxy/node-response.js';
+import type { AppEnv } from './create-app.js';
+import { INFERENCE_PATHS } from './create-app.js';
+import { renderError } from './error-response.js';
+import { readNodeBody } from './read-body.js';
+import { logRequest, newRequestId } from './request-log.js';
+
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createNodeListener(app: Hono<AppEnv>, deps: { proxy: InferenceProxy; log: Logger }): NodeListener {
+  const viaHono = getRequestListener(app.fetch);
+  const fastPaths = new Set<string>(INFERENCE_PATHS);
+  return function handleRequest(req, res) {
+    if (req.method === 'POST' && fastPaths.has(pathOf(req.url))) {
+      void forwardInference(req, res, deps);
+      return;
+    }
+    void viaHono(req, res);
+  };
+}
+
+async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: { proxy: InferenceProxy; log: Logger }) {
+  const started = performance.now();
+  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
+  const abort = new AbortController();
+  let model: string | undefined;
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('the client closed the connection'));
+    logRequest(deps.log, {
+      requestId,
+      method: 'POST',
+      path: pathOf(req.url),
+      status: res.writableFinished ? res.statusCode : 499,
+      durationMs: performance.now() - started,
+      model,
+    });
+  });
+  try {
+    const body = await readNodeBody(req);
+    const upstream = await deps.proxy.open({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal });
+    model = upstream.model.id;
+    res.setHeader('x-request-id', requestId);
+    pipeUpstreamToNode(upstream, res);
+  } catch (err) {
+    if (abort.signal.aborted || res.headersSent) return; // nobody left to tell
+    const rendered = renderError(err, 'openai');
+    if (rendered.status >= 500) deps.log.warn({ requestId, err: (err as Error).message }, 'Request failed');
+    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}

@@ -1,0 +1,42 @@
+// What `swapdock check` prints: each model's container as the engine would receive it.
+import { stringify } from 'yaml';
+import { formatDuration } from '../config/duration.js';
+import type { SwapdockConfig } from '../config/schema.js';
+import { buildContainerSpec } from '../runtime/container-spec.js';
+
+export function describeConfig(config: SwapdockConfig, source: string, asJson: boolean): string {
+  const models = [...config.models.values()].map((model) => {
+    const spec = buildContainerSpec(model, { instance: config.instance, network: config.engine.network });
+    return {
+      model: model.id,
+      aliases: model.aliases,
+      upstreamModel: model.upstreamModel ?? model.id,
+      container: {
+        name: spec.name,
+        image: spec.image,
+        pull: spec.pull,
+        ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}),
+        command: spec.command ?? [],
+        port: spec.port,
+        reachedAt: spec.network ? `${spec.name}:${spec.port} on network ${spec.network}` : `127.0.0.1:<random port> → ${spec.port}`,
+        gpus: spec.gpus ?? 'none (CPU only)',
+        // Values may be secrets (tokens): show the names only.
+        env: Object.keys(spec.env),
+        volumes: spec.volumes,
+        ...(spec.shmSizeBytes ? { shmSizeBytes: spec.shmSizeBytes } : {}),
+        labels: spec.labels,
+      },
+      readiness: `GET ${model.health} returns 200, within ${formatDuration(model.startTimeoutMs)}`,
+      idleTtl: model.ttlMs === 0 ? 'never unloaded' : formatDuration(model.ttlMs),
+      stopTimeout: formatDuration(model.stopTimeoutMs),
+    };
+  });
+  const summary = {
+    listen: config.listen,
+    instance: config.instance,
+    engine: { host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket', network: config.engine.network || 'none (ports published on 127.0.0.1)' },
+    models,
+  };
+  if (asJson) return JSON.stringify(summary, null, 2);
+  return `# ${source} is valid: ${models.length} model(s)\n${stringify(summary)}`;
+}

@@ -1,0 +1,66 @@
+// The composition root: builds every part from the config and starts listening. Used by
+// `swapdock serve`, the demo and the integration tests alike.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SwapdockConfig } from '../config/schema.js';
+import { createApp } from '../api/create-app.js';
+import { createNodeListener } from '../api/node-listener.js';
+import { InferenceProxy } from '../proxy/inference-proxy.js';
+import { ModelResolver } from '../proxy/model-resolver.js';
+import { UpstreamPools } from '../proxy/upstream-pools.js';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { VERSION } from '../version.js';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  scheduler: Scheduler;
+  /** Stops accepting, drains requests in flight (bounded), stops the model containers. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(options: { config: SwapdockConfig; log: Logger; runtime?: ContainerRuntime }): Promise<RunningServer> {
+  const { config, log } = options;
+  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, log });
+  const engine = await runtime.engineInfo();
+  log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
+
+  const scheduler = new Scheduler({ runtime, config, log });
+  await scheduler.removeLeftovers();
+  const resolver = new ModelResolver(config);
+  const pools = new UpstreamPools();
+  const proxy = new InferenceProxy({ scheduler, resolver, pools, log });
+  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION });
+  const server = createServer({ keepAliveTimeout: 65_000 }, createNodeListener(app, { proxy, log }));
+
+  const { host, port } = splitHostPort(config.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url, models: [...config.models.keys()] }, `swapdock ${VERSION} listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    (closing ??= (async () => {
+      log.info('Shutting down: no new requests; waiting for requests in flight');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await scheduler.shutdown(config.shutdownTimeoutMs);
+      server.closeAllConnections();
+      await closed;
+      await pools.closeAll();
+      log.info('Shutdown complete');
+    })());
+  return { url, server, scheduler, shutdown };
+}
+
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const index = listen.lastIndexOf(':');
+  return { host: listen.slice(0, index).replace(/^\[|\]$/g, ''), port: Number(listen.slice(index + 1)) };
+}

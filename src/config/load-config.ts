@@ -1,0 +1,72 @@
+// Reads models.yaml: YAML → ${ENV} expansion → zod validation. Every problem is reported with
+// its YAML path and line, all at once, so a user fixes the file in one pass.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { configSchema, resolveConfig, type SwapdockConfig } from './schema.js';
+import { expandEnv } from './expand-env.js';
+
+export interface ConfigIssue {
+  /** Dotted YAML path, e.g. `models.qwen.port`; empty for the document itself. */
+  path: string;
+  line?: number;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    super(
+      `${source} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n` +
+        issues.map((i) => `  - ${i.path || '(top level)'}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<SwapdockConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(err);
+    throw new ConfigError(file, [{ path: '', message: `${reason}. Pass --config FILE or create models.yaml.` }]);
+  }
+  return parseConfigText(text, file, env);
+}
+
+export function parseConfigText(text: string, source = 'The config', env: NodeJS.ProcessEnv = process.env): SwapdockConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const lineOf = (path: readonly PropertyKey[]): number | undefined => {
+    const node = doc.getIn(path as unknown[], true) as { range?: [number, number, number] } | undefined;
+    const offset = node?.range?.[0];
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: '', line: e.linePos?.[0]?.line, message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` })),
+    );
+  }
+
+  const { value, issues: envIssues } = expandEnv(doc.toJS() ?? {}, env);
+  const issues: ConfigIssue[] = envIssues.map((i) => ({ path: i.path.join('.'), line: lineOf(i.path), message: i.message }));
+
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      issues.push({ path: issue.path.map(String).join('.'), line: lineOf(issue.path), message: describeIssue(issue) });
+    }
+  }
+  if (issues.length > 0 || !result.success) throw new ConfigError(source, issues);
+  return resolveConfig(result.data);
+}
+
+function describeIssue(issue: { code: string; message: string; keys?: string[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (check the spelling; see the README's config reference)`;
+  }
+  return issue.message;
+}

@@ -1,0 +1,156 @@
+// The config schema is the single source of truth: types come from z.infer, defaults live here,
+// and every field is described (the README's reference and `swapdock check --schema` use it).
+// Objects are strict so a misspelled key is an error, never silently ignored.
+import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from './duration.js';
+
+const duration = (what: string) =>
+  z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `'${value}' is not a duration; write e.g. 30s, 10m, 1h or a number of seconds` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe(`${what} (30s, 10m, 1h, or seconds)`);
+
+const size = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${value}' is not a size; write e.g. 8g, 512m or a number of bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'write host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080')
+  .describe('Address swapdock listens on (host:port). --listen overrides it.');
+
+const gpus = z
+  .union([
+    z.literal('all'),
+    z.number().int().min(1),
+    z.array(z.union([z.string().min(1), z.number().int().min(0)]).transform(String)).min(1),
+  ])
+  .describe('GPUs for the container: all, a count, or a list of device ids. Absent = CPU only.');
+
+const httpPath = z.string().regex(/^\//, "must start with '/'");
+
+export const modelSchema = z
+  .strictObject({
+    image: z.string().min(1).describe('Container image, e.g. vllm/vllm-openai:v0.11.0'),
+    command: z.array(z.string()).optional().describe("Arguments passed to the image's entrypoint"),
+    entrypoint: z.array(z.string()).optional().describe("Replaces the image's entrypoint"),
+    port: z.number().int().min(1).max(65535).default(8000).describe('Port the server listens on inside the container'),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    volumes: z.array(z.string().regex(/^[^:]+:[^:]+(:[^:]+)?$/, 'write source:target or source:target:ro')).default([]),
+    gpus: gpus.optional(),
+    health: httpPath.default('/health').describe('Readiness path; 200 means ready'),
+    ttl: duration('Idle time after the last response before the model is stopped; 0 = never').optional(),
+    startTimeout: duration('How long a start may take until the model is ready').optional(),
+    stopTimeout: duration('Grace period after SIGTERM before the container is killed').optional(),
+    aliases: z.array(z.string().min(1)).default([]).describe('Other names clients may use for this model'),
+    upstreamModel: z.string().min(1).optional().describe('Model name sent to the backend in the request body'),
+    shmSize: size.optional().describe('Shared memory size, e.g. 8g'),
+    pull: z.enum(['missing', 'always', 'never']).default('missing').describe('When to pull the image'),
+  })
+  .describe('One model served by one container');
+
+const defaultsSchema = z
+  .strictObject({
+    ttl: duration('Default idle TTL').prefault('15m'),
+    startTimeout: duration('Default start timeout').prefault('10m'),
+    stopTimeout: duration('Default stop timeout').prefault('30s'),
+  })
+  .prefault({});
+
+const engineSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(/^(unix|tcp|http|https):\/\//, 'write unix:///path/to/socket or tcp://host:port')
+      .optional()
+      .describe('Engine API address; default DOCKER_HOST, else the usual Docker/Podman sockets'),
+    network: z.string().default('').describe('When set, containers join this network and are reached by name'),
+  })
+  .prefault({});
+
+const modelIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+
+export const configSchema = z
+  .strictObject({
+    listen: listenAddress.default('127.0.0.1:8080'),
+    instance: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'use lowercase letters, digits, ., _ and -')
+      .default('default')
+      .describe('Name recorded on every container; two swapdocks sharing an engine need different names'),
+    shutdownTimeout: duration('How long SIGTERM waits for in-flight requests').prefault('30s'),
+    engine: engineSchema,
+    defaults: defaultsSchema,
+    models: z.record(
+      z.string().regex(modelIdPattern, 'model ids use letters, digits and . _ : / @ + -'),
+      modelSchema,
+    ),
+  })
+  .superRefine((config, ctx) => {
+    const owner = new Map<string, string>();
+    for (const id of Object.keys(config.models)) owner.set(id, id);
+    for (const [id, model] of Object.entries(config.models)) {
+      model.aliases.forEach((alias, index) => {
+        const taken = owner.get(alias);
+        if (taken !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', id, 'aliases', index],
+            message: `alias '${alias}' is already used by model '${taken}'; names must be unique`,
+          });
+        } else owner.set(alias, id);
+      });
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedModel = z.output<typeof modelSchema>;
+
+/** A model with every default applied: what the scheduler and runtime work from. */
+export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout'> {
+  id: string;
+  ttlMs: number;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+}
+
+export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout'> {
+  shutdownTimeoutMs: number;
+  defaults: { ttlMs: number; startTimeoutMs: number; stopTimeoutMs: number };
+  models: Map<string, ModelConfig>;
+}
+
+export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
+  const defaults = {
+    ttlMs: parsed.defaults.ttl,
+    startTimeoutMs: parsed.defaults.startTimeout,
+    stopTimeoutMs: parsed.defaults.stopTimeout,
+  };
+  const models = new Map<string, ModelConfig>();
+  for (const [id, { ttl, startTimeout, stopTimeout, ...rest }] of Object.entries(parsed.models)) {
+    models.set(id, {
+      ...rest,
+      id,
+      ttlMs: ttl ?? defaults.ttlMs,
+      startTimeoutMs: startTimeout ?? defaults.startTimeoutMs,
+      stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,
+    });
+  }
+  const { models: _m, defaults: _d, shutdownTimeout, ...rest } = parsed;
+  return { ...rest, shutdownTimeoutMs: shutdownTimeout, defaults, models };
+}

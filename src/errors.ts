@@ -1,0 +1,117 @@
+// Typed errors shared by every layer. Each carries the HTTP status and the OpenAI error
+// `type`/`code` it maps to; `src/api/error-response.ts` is the one place that renders them.
+// Messages say what happened, the limit involved, and what to do next.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'not_found_error'
+  | 'server_error'
+  | 'upstream_error'
+  | 'service_unavailable';
+
+export abstract class SwapdockError extends Error {
+  abstract readonly status: number;
+  abstract readonly type: ErrorType;
+  abstract readonly code: string;
+  /** Seconds a client should wait before retrying, when that is known. */
+  retryAfterSeconds?: number;
+}
+
+export class BadRequestError extends SwapdockError {
+  readonly status = 400;
+  readonly type = 'invalid_request_error';
+  constructor(
+    message: string,
+    readonly code = 'bad_request',
+  ) {
+    super(message);
+  }
+}
+
+export class ModelNotFoundError extends SwapdockError {
+  readonly status = 404;
+  readonly type = 'not_found_error';
+  readonly code = 'model_not_found';
+  constructor(
+    readonly requested: string,
+    readonly available: string[],
+  ) {
+    super(
+      `The model '${requested}' is not configured here. Available models: ${available.join(', ') || '(none)'}. ` +
+        'Use one of these names, or add the model to the config file.',
+    );
+  }
+}
+
+export class RouteNotFoundError extends SwapdockError {
+  readonly status = 404;
+  readonly type = 'not_found_error';
+  readonly code = 'route_not_found';
+  constructor(method: string, path: string) {
+    super(`There is no endpoint ${method} ${path}. See GET /v1/models and the README's endpoint list.`);
+  }
+}
+
+/** A model's container could not be made ready (image, create, start, crash, health timeout). */
+export class ModelStartError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  constructor(
+    readonly model: string,
+    readonly reason: string,
+    readonly code = 'model_start_failed',
+    readonly lastLogLines: string[] = [],
+  ) {
+    const logs = lastLogLines.length ? ` Last container log lines: ${lastLogLines.slice(-10).join(' | ')}` : '';
+    super(`Model '${model}' could not be started: ${reason}.${logs}`);
+  }
+}
+
+export class ShuttingDownError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'shutting_down';
+  constructor() {
+    super('swapdock is shutting down and accepts no new requests. Retry once it is back.');
+    this.retryAfterSeconds = 5;
+  }
+}
+
+/** The backend could not be reached or broke the connection before answering. */
+export class UpstreamError extends SwapdockError {
+  readonly status = 502;
+  readonly type = 'upstream_error';
+  readonly code = 'upstream_unreachable';
+  constructor(
+    readonly model: string,
+    cause: string,
+  ) {
+    super(`The backend of model '${model}' failed to answer: ${cause}. Check its logs; the request was not completed.`);
+  }
+}
+
+/** The container engine (Docker or Podman) failed or is unreachable. */
+export class EngineError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  constructor(
+    message: string,
+    readonly code = 'engine_error',
+    readonly engineStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class PayloadTooLargeError extends SwapdockError {
+  readonly status = 413;
+  readonly type = 'invalid_request_error';
+  readonly code = 'payload_too_large';
+  constructor(limitBytes: number) {
+    super(`The request body is larger than the limit of ${Math.round(limitBytes / 1048576)} MiB. Send a smaller request.`);
+  }
+}

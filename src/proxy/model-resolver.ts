@@ -1,0 +1,30 @@
+// Maps the name a client asked for (model id or alias) to a configured model.
+import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
+import { ModelNotFoundError } from '../errors.js';
+
+export class ModelResolver {
+  private readonly byName = new Map<string, ModelConfig>();
+
+  constructor(config: SwapdockConfig) {
+    for (const model of config.models.values()) {
+      this.byName.set(model.id, model);
+      for (const alias of model.aliases) this.byName.set(alias, model);
+    }
+  }
+
+  resolve(name: string): ModelConfig {
+    const model = this.byName.get(name);
+    if (!model) throw new ModelNotFoundError(name, this.names());
+    return model;
+  }
+
+  /** Every name a client may use, model ids first. */
+  names(): string[] {
+    return [...new Set([...[...this.byName.values()].map((m) => m.id), ...this.byName.keys()])];
+  }
+}
+
+/** The model name the backend expects in the request body. */
+export function upstreamNameOf(model: ModelConfig): string {
+  return model.upstreamModel ?? model.id;
+}

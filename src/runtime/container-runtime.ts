@@ -1,0 +1,86 @@
+// The port between swapdock and a container engine. The scheduler depends only on this
+// interface; `docker-runtime.ts` implements it with dockerode for Docker and Podman, and the
+// tests' fake runtime implements it in memory. Every lifecycle call is idempotent: stopping a
+// stopped container or removing a missing one succeeds, so retries and shutdown are safe.
+
+export type GpuRequest =
+  | { kind: 'all' }
+  | { kind: 'count'; count: number }
+  | { kind: 'ids'; ids: string[] };
+
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+/** Everything needed to create one model container, engine-neutral. */
+export interface ContainerSpec {
+  /** Deterministic per model, so two racing creates collide instead of duplicating. */
+  name: string;
+  image: string;
+  pull: PullPolicy;
+  /** Arguments appended to the image's entrypoint (Docker `Cmd`). */
+  command?: string[];
+  entrypoint?: string[];
+  env: Record<string, string>;
+  /** Bind mounts and named volumes, `source:target[:options]`. */
+  volumes: string[];
+  /** Port the server listens on inside the container. */
+  port: number;
+  gpus?: GpuRequest;
+  shmSizeBytes?: number;
+  stopTimeoutMs: number;
+  /** When set the container joins this network and is reached by name; else a 127.0.0.1 port is published. */
+  network?: string;
+  /** Ownership record: managed-by, instance, model id and spec hash. */
+  labels: Record<string, string>;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  state: ContainerState;
+  labels: Record<string, string>;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** Where the server inside is reached from swapdock; known once the container runs. */
+  endpoint?: Endpoint;
+}
+
+export interface EngineInfo {
+  kind: 'docker' | 'podman';
+  version: string;
+  /** Whether GPU containers can run (Docker: an `nvidia` runtime or device driver; Podman: CDI). */
+  gpuSupport: boolean;
+}
+
+export interface PullProgress {
+  image: string;
+  status: string;
+  /** 0..1 when the engine reports byte counts. */
+  fraction?: number;
+}
+
+export interface ContainerRuntime {
+  engineInfo(): Promise<EngineInfo>;
+  /** Makes the image present per `spec.pull`; throws ImageUnavailableError when it cannot. */
+  ensureImage(spec: ContainerSpec, onProgress?: (p: PullProgress) => void): Promise<void>;
+  /** Creates the container, or returns the existing one with the same name and spec-hash label. */
+  create(spec: ContainerSpec): Promise<ContainerInfo>;
+  /** Starts it (no-op when running) and returns it with its endpoint. */
+  start(id: string): Promise<ContainerInfo>;
+  /** `undefined` when the container does not exist. */
+  inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** Graceful stop: SIGTERM, then SIGKILL after `timeoutMs`. No-op when not running or missing. */
+  stop(id: string, timeoutMs: number): Promise<void>;
+  /** Force-removes it and its anonymous volumes. No-op when missing. */
+  remove(id: string): Promise<void>;
+  /** Containers (any state) carrying all of these labels. */
+  list(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  /** The last `lines` lines of the container's stdout and stderr, oldest first. */
+  logs(id: string, lines: number): Promise<string[]>;
+}

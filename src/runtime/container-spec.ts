@@ -1,0 +1,69 @@
+// Turns a model's config into the engine-neutral ContainerSpec (pure; no engine calls).
+import { createHash } from 'node:crypto';
+import type { ModelConfig } from '../config/schema.js';
+import type { ContainerSpec, GpuRequest } from './container-runtime.js';
+import { LABEL_MODEL, LABEL_SPEC_HASH, ownershipLabels } from './labels.js';
+
+export interface SpecContext {
+  instance: string;
+  network: string;
+}
+
+export function gpuRequestFor(gpus: ModelConfig['gpus']): GpuRequest | undefined {
+  if (gpus === undefined) return undefined;
+  if (gpus === 'all') return { kind: 'all' };
+  if (typeof gpus === 'number') return { kind: 'count', count: gpus };
+  return { kind: 'ids', ids: gpus };
+}
+
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]; ids that need cleaning get a hash so two ids never share a name. */
+export function containerNameFor(instance: string, modelId: string): string {
+  const cleaned = modelId.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+/, '');
+  const suffix = cleaned === modelId ? '' : `-${shortHash(modelId, 6)}`;
+  return `swapdock-${instance}-${cleaned}${suffix}`;
+}
+
+export function buildContainerSpec(model: ModelConfig, context: SpecContext): ContainerSpec {
+  const spec: Omit<ContainerSpec, 'labels'> = {
+    name: containerNameFor(context.instance, model.id),
+    image: model.image,
+    pull: model.pull,
+    command: model.command,
+    entrypoint: model.entrypoint,
+    env: model.env,
+    volumes: model.volumes,
+    port: model.port,
+    gpus: gpuRequestFor(model.gpus),
+    shmSizeBytes: model.shmSize,
+    stopTimeoutMs: model.stopTimeoutMs,
+    network: context.network || undefined,
+  };
+  return {
+    ...spec,
+    labels: {
+      ...ownershipLabels(context.instance),
+      [LABEL_MODEL]: model.id,
+      [LABEL_SPEC_HASH]: specHash(spec),
+    },
+  };
+}
+
+/** Hash of everything that shapes the container; key order does not matter. */
+export function specHash(spec: Omit<ContainerSpec, 'labels'>): string {
+  return shortHash(stableStringify(spec), 16);
+}
+
+function shortHash(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatDuration, parseDurationMs, parseSizeBytes } from '../../src/config/duration.js';
+import { ConfigError, parseConfigText } from '../../src/config/load-config.js';
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): { path: string; line?: number; message: string }[] {
+  try {
+    parseConfigText(text, 'test.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+describe('durations and sizes', () => {
+  it('parses units, combinations and plain seconds', () => {
+    assert.equal(parseDurationMs('30s'), 30_000);
+    assert.equal(parseDurationMs('10m'), 600_000);
+    assert.equal(parseDurationMs('1h30m'), 5_400_000);
+    assert.equal(parseDurationMs('250ms'), 250);
+    assert.equal(parseDurationMs(45), 45_000);
+    assert.equal(parseDurationMs('0'), 0);
+    assert.equal(parseDurationMs('1.5s'), 1500);
+  });
+  it('rejects what is not a duration', () => {
+    for (const bad of ['5 minutes', 'm', '', '-3', '10x', '1h 30m']) assert.equal(parseDurationMs(bad), undefined, bad);
+    assert.equal(parseDurationMs(-1), undefined);
+  });
+  it('formats back', () => {
+    assert.equal(formatDuration(600_000), '10m');
+    assert.equal(formatDuration(1500), '1500ms');
+    assert.equal(formatDuration(0), '0');
+  });
+  it('parses Docker-style sizes', () => {
+    assert.equal(parseSizeBytes('8g'), 8 * 1024 ** 3);
+    assert.equal(parseSizeBytes('512m'), 512 * 1024 ** 2);
+    assert.equal(parseSizeBytes('1GB'), 1024 ** 3);
+    assert.equal(parseSizeBytes(1024), 1024);
+    assert.equal(parseSizeBytes('lots'), undefined);
+  });
+});
+
+describe('loading the config', () => {
+  it('applies defaults and per-model overrides', () => {
+    const config = parseConfigText(
+      `defaults: { ttl: 5m }\nmodels:\n  a: { image: img-a, ttl: 0, stopTimeout: 2s, gpus: 2 }\n  b: { image: img-b }\n`,
+      'test.yaml',
+      {},
+    );
+    assert.equal(config.listen, '127.0.0.1:8080');
+    assert.equal(config.instance, 'default');
+    assert.equal(config.engine.network, '');
+    assert.equal(config.engine.host, undefined);
+    const a = config.models.get('a')!;
+    assert.equal(a.ttlMs, 0);
+    assert.equal(a.stopTimeoutMs, 2000);
+    assert.equal(a.startTimeoutMs, 600_000);
+    assert.equal(a.gpus, 2);
+    const b = config.models.get('b')!;
+    assert.equal(b.ttlMs, 300_000);
+    assert.equal(b.port, 8000);
+    assert.equal(b.health, '/health');
+    assert.equal(b.pull, 'missing');
+    assert.deepEqual(b.aliases, []);
+  });
+
+  it('accepts the key set of the documented example', () => {
+    const config = parseConfigText(
+      `listen: 127.0.0.1:9090
+engine:
+  host: unix:///var/run/docker.sock
+  network: ""
+defaults: { ttl: 15m, startTimeout: 10m, stopTimeout: 30s }
+models:
+  qwen-coder:
+    image: vllm/vllm-openai:v0.11.0
+    command: ["--model", "Qwen/Qwen2.5-Coder-7B-Instruct", "--port", "8000"]
+    port: 8000
+    env: { HF_TOKEN: "\${HF_TOKEN}" }
+    volumes: ["/srv/hf:/root/.cache/huggingface"]
+    gpus: all
+    health: /health
+    ttl: 10m
+    startTimeout: 15m
+    stopTimeout: 30s
+    aliases: [coder]
+    upstreamModel: Qwen/Qwen2.5-Coder-7B-Instruct
+    shmSize: 8g
+    pull: missing
+`,
+      'test.yaml',
+      { HF_TOKEN: 'hf_secret' },
+    );
+    const model = config.models.get('qwen-coder')!;
+    assert.equal(model.env.HF_TOKEN, 'hf_secret');
+    assert.equal(model.gpus, 'all');
+    assert.equal(model.shmSize, 8 * 1024 ** 3);
+    assert.equal(model.startTimeoutMs, 900_000);
+    assert.equal(config.engine.host, 'unix:///var/run/docker.sock');
+  });
+
+  it('reports every problem with its YAML path and line', () => {
+    const issues = problems(`listen: nowhere\nmodels:\n  a:\n    image: x\n    prot: 3\n    ttl: 5 minutes\n    gpus: none\n`);
+    const byPath = new Map(issues.map((i) => [i.path, i]));
+    assert.match(byPath.get('listen')!.message, /host:port/);
+    assert.equal(byPath.get('listen')!.line, 1);
+    assert.match(byPath.get('models.a')!.message, /unknown key 'prot'/);
+    assert.match(byPath.get('models.a.ttl')!.message, /not a duration/);
+    assert.equal(byPath.get('models.a.ttl')!.line, 6);
+    assert.ok(byPath.has('models.a.gpus'));
+  });
+
+  it('rejects unknown keys at every level', () => {
+    const issues = problems(`lisen: 1.2.3.4:5\nengine: { hots: x }\ndefaults: { tll: 1m }\nmodels: {}\n`);
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['', 'defaults', 'engine']);
+  });
+
+  it('requires an image and rejects names two models share', () => {
+    assert.ok(problems(`models:\n  a: { port: 1 }\n`).some((i) => i.path === 'models.a.image'));
+    const clash = problems(`models:\n  a: { image: x, aliases: [b] }\n  b: { image: y }\n`);
+    assert.equal(clash[0]!.path, 'models.a.aliases.0');
+    assert.match(clash[0]!.message, /already used by model 'b'/);
+  });
+
+  it('expands ${ENV}, with defaults, and names unset variables', () => {
+    const config = parseConfigText(
+      `models:\n  a:\n    image: "\${REGISTRY:-local}/img"\n    env: { T: "\${TOKEN}", E: "\${EMPTY:-}", L: "$\${literal}" }\n`,
+      't',
+      { TOKEN: 'abc' },
+    );
+    assert.equal(config.models.get('a')!.image, 'local/img');
+    assert.deepEqual(config.models.get('a')!.env, { T: 'abc', E: '', L: '${literal}' });
+    const issues = problems(`models:\n  a:\n    image: x\n    env: { T: "\${MISSING_TOKEN}" }\n`);
+    assert.equal(issues[0]!.path, 'models.a.env.T');
+    assert.match(issues[0]!.message, /MISSING_TOKEN is not set/);
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const issues = problems(`models:\n  a: { image: x\n`);
+    assert.match(issues[0]!.message, /YAML syntax/);
+    assert.ok(issues[0]!.line);
+  });
+});

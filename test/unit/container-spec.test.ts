@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfigText } from '../../src/config/load-config.js';
+import { buildContainerSpec, containerNameFor } from '../../src/runtime/container-spec.js';
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_SPEC_HASH } from '../../src/runtime/labels.js';
+
+const config = parseConfigText(
+  `models:
+  gpu-all: { image: img, gpus: all, shmSize: 1g, command: [--port, "8000"], env: { A: "1" }, stopTimeout: 7s }
+  gpu-two: { image: img, gpus: 2 }
+  gpu-ids: { image: img, gpus: [1, "3"] }
+  cpu: { image: img, port: 9000 }
+`,
+  't',
+  {},
+);
+const spec = (id: string, network = '') => buildContainerSpec(config.models.get(id)!, { instance: 'test', network });
+
+describe('buildContainerSpec', () => {
+  it('maps the model config onto the container spec', () => {
+    const s = spec('gpu-all');
+    assert.equal(s.image, 'img');
+    assert.deepEqual(s.command, ['--port', '8000']);
+    assert.deepEqual(s.env, { A: '1' });
+    assert.equal(s.shmSizeBytes, 1024 ** 3);
+    assert.equal(s.stopTimeoutMs, 7000);
+    assert.equal(s.port, 8000);
+    assert.equal(s.network, undefined);
+    assert.equal(spec('cpu', 'llm').network, 'llm');
+  });
+  it('turns gpus into engine-neutral requests', () => {
+    assert.deepEqual(spec('gpu-all').gpus, { kind: 'all' });
+    assert.deepEqual(spec('gpu-two').gpus, { kind: 'count', count: 2 });
+    assert.deepEqual(spec('gpu-ids').gpus, { kind: 'ids', ids: ['1', '3'] });
+    assert.equal(spec('cpu').gpus, undefined);
+  });
+  it('labels ownership, model and a spec hash that follows the config', () => {
+    const s = spec('cpu');
+    assert.equal(s.labels[LABEL_MANAGED_BY], 'swapdock');
+    assert.equal(s.labels[LABEL_INSTANCE], 'test');
+    assert.equal(s.labels[LABEL_MODEL], 'cpu');
+    assert.match(s.labels[LABEL_SPEC_HASH]!, /^[0-9a-f]{16}$/);
+    assert.equal(spec('cpu').labels[LABEL_SPEC_HASH], s.labels[LABEL_SPEC_HASH], 'stable across builds');
+    assert.notEqual(spec('cpu', 'llm').labels[LABEL_SPEC_HASH], s.labels[LABEL_SPEC_HASH], 'changes with the spec');
+  });
+});
+
+describe('containerNameFor', () => {
+  it('is deterministic and valid for the engine', () => {
+    assert.equal(containerNameFor('default', 'qwen-coder'), 'swapdock-default-qwen-coder');
+    const odd = containerNameFor('default', 'Qwen/Coder:7B');
+    assert.match(odd, /^swapdock-default-qwen-coder-7b-[0-9a-f]{6}$/);
+    assert.notEqual(containerNameFor('default', 'a/b'), containerNameFor('default', 'a:b'));
+  });
+});
