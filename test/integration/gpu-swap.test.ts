@@ -1,0 +1,85 @@
+// GPU swapping end to end on a test dockerd with a fake NVIDIA hook: GPU models are exclusive,
+// each container gets the devices its config names, and CPU models run beside them.
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { requireEngine } from '../support/engines.js';
+import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
+import { ensureFakeModelImage } from '../support/fake-model-image.js';
+
+const MODELS = `
+defaults: { ttl: 0, stopTimeout: 2s }
+models:
+  big: { image: {{IMAGE}}, pull: never, gpus: all }
+  small: { image: {{IMAGE}}, pull: never, gpus: [1] }
+  embed: { image: {{IMAGE}}, pull: never }
+`;
+
+describe('GPU swapping on an engine with the NVIDIA runtime', () => {
+  let sd: EngineSwapdock | undefined;
+  before(async () => {
+    const found = await requireEngine('gpuDocker');
+    if (!found) return;
+    sd = await startOnEngine(found.socketPath, await ensureFakeModelImage(found), MODELS);
+  });
+  after(() => sd?.cleanup());
+
+  const running = async () =>
+    (await sd!.containers()).filter((c) => c.State === 'running').map((c) => c.Labels['io.swapdock.model']).sort();
+  const envOf = async (model: string) => {
+    const snapshot = sd!.scheduler.snapshotOf(model)!;
+    const inspect = await sd!.docker.getContainer(snapshot.containerId!).inspect();
+    const port = inspect.NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
+    return { inspect, env: (await (await fetch(`http://127.0.0.1:${port}/fake/env`)).json()) as Record<string, string> };
+  };
+
+  it('gives each GPU model the devices its config names', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('big'))).status, 200);
+    const big = await envOf('big');
+    assert.deepEqual(big.inspect.HostConfig.DeviceRequests?.[0]?.Capabilities, [['gpu']]);
+    assert.equal(big.inspect.HostConfig.DeviceRequests?.[0]?.Count, -1);
+    assert.equal(big.env.NVIDIA_VISIBLE_DEVICES, 'all');
+  });
+
+  it('runs CPU models beside a GPU model', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('embed'))).status, 200);
+    assert.deepEqual(await running(), ['big', 'embed']);
+    const embed = await envOf('embed');
+    assert.equal(embed.inspect.HostConfig.DeviceRequests ?? null, null, 'no GPU for a CPU model');
+  });
+
+  it('swaps GPU models: the next one starts only after the previous one is gone', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('small'))).status, 200);
+    assert.deepEqual(await running(), ['embed', 'small']);
+    assert.equal((await sd.containers()).filter((c) => c.Labels['io.swapdock.model'] === 'big').length, 0);
+    const small = await envOf('small');
+    assert.deepEqual(small.inspect.HostConfig.DeviceRequests?.[0]?.DeviceIDs, ['1']);
+    assert.equal(small.env.NVIDIA_VISIBLE_DEVICES, '1');
+  });
+
+  it('swaps back', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('big'))).status, 200);
+    assert.deepEqual(await running(), ['big', 'embed']);
+  });
+});
+
+describe('a GPU model on an engine without the NVIDIA runtime', () => {
+  it('answers 503 saying the NVIDIA runtime is missing and how to fix it, leaving nothing', async (t: TestContext) => {
+    const found = await requireEngine('docker', t);
+    if (!found) return;
+    const sd = await startOnEngine(found.socketPath, await ensureFakeModelImage(found), MODELS);
+    try {
+      const res = await fetch(`${sd.url}/v1/chat/completions`, chatBody('big'));
+      assert.equal(res.status, 503);
+      const { error } = await res.json();
+      assert.match(error.message, /NVIDIA/);
+      assert.match(error.message, /nvidia-container-toolkit|remove `?gpus/i);
+      assert.equal((await sd.containers()).length, 0);
+    } finally {
+      await sd.cleanup();
+    }
+  });
+});

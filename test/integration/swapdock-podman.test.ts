@@ -1,0 +1,3 @@
+import { swapdockOnEngine } from './swapdock-on-engine.js';
+
+swapdockOnEngine('podman');
