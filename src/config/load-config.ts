@@ -38,10 +38,14 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
 export function parseConfigText(text: string, source = 'The config', env: NodeJS.ProcessEnv = process.env): SwapdockConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  // The line of the node at `path`, or of its nearest parent when the key is missing.
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
-    const node = doc.getIn(path as unknown[], true) as { range?: [number, number, number] } | undefined;
-    const offset = node?.range?.[0];
-    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+    for (let depth = path.length; depth > 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth) as unknown[], true) as { range?: [number, number, number] } | undefined;
+      const offset = node?.range?.[0];
+      if (offset !== undefined) return lineCounter.linePos(offset).line;
+    }
+    return undefined;
   };
 
   if (doc.errors.length > 0) {
@@ -54,7 +58,7 @@ export function parseConfigText(text: string, source = 'The config', env: NodeJS
   const { value, issues: envIssues } = expandEnv(doc.toJS() ?? {}, env);
   const issues: ConfigIssue[] = envIssues.map((i) => ({ path: i.path.join('.'), line: lineOf(i.path), message: i.message }));
 
-  const result = configSchema.safeParse(value);
+  const result = configSchema.safeParse(value, { error: friendlyMessage });
   if (!result.success) {
     for (const issue of result.error.issues) {
       issues.push({ path: issue.path.map(String).join('.'), line: lineOf(issue.path), message: describeIssue(issue) });
@@ -62,6 +66,18 @@ export function parseConfigText(text: string, source = 'The config', env: NodeJS
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(source, issues);
   return resolveConfig(result.data);
+}
+
+/** Plain words for the common cases; zod's own message otherwise. */
+function friendlyMessage(issue: { code?: string; input?: unknown; expected?: string }): string | undefined {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return issue.expected === 'record' ? 'required: a map of model ids to their settings' : 'required';
+  const got = issue.input === null ? 'nothing' : Array.isArray(issue.input) ? 'a list' : `${article(typeof issue.input)} ${typeof issue.input}`;
+  return `expected ${issue.expected === 'record' || issue.expected === 'object' ? 'a map of keys' : `${article(issue.expected ?? 'value')} ${issue.expected}`}, got ${got}`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
 function describeIssue(issue: { code: string; message: string; keys?: string[] }): string {

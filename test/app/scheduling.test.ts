@@ -57,7 +57,7 @@ describe('scheduling', () => {
       assert.equal(slow.status, 200);
       const slowBody = slow.text();
       const order: string[] = [];
-      const swap = h.app.request('/v1/chat/completions', chat('gpu-b')).then(async (r) => {
+      const swap = Promise.resolve(h.app.request('/v1/chat/completions', chat('gpu-b'))).then(async (r) => {
         order.push('swap answered');
         return r;
       });
@@ -141,7 +141,7 @@ models:
       const first = h.app.request('/v1/chat/completions', { ...chat('slow'), signal: controller.signal });
       setTimeout(() => controller.abort(), 50);
       // app.request has no socket to close, so the aborted request resolves with an error status.
-      const outcome = await Promise.resolve(first).then((r) => r.status, () => 'rejected');
+      const outcome = await Promise.resolve(first).then((r: Response) => r.status as number | string, () => "rejected");
       assert.notEqual(outcome, 200);
       const res = await h.app.request('/v1/chat/completions', chat('slow'));
       assert.equal(res.status, 200);

@@ -74,7 +74,7 @@ describe('a GPU model on an engine without the NVIDIA runtime', () => {
     try {
       const res = await fetch(`${sd.url}/v1/chat/completions`, chatBody('big'));
       assert.equal(res.status, 503);
-      const { error } = await res.json();
+      const { error } = (await res.json()) as any;
       assert.match(error.message, /NVIDIA/);
       assert.match(error.message, /nvidia-container-toolkit|remove `?gpus/i);
       assert.equal((await sd.containers()).length, 0);

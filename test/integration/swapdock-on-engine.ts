@@ -44,7 +44,7 @@ export function swapdockOnEngine(engine: EngineName): void {
       assert.equal((await sd.containers()).length, 0, 'nothing runs before a request');
       const res = await post('chat-alias');
       assert.equal(res.status, 200);
-      assert.match((await res.json()).choices[0].message.content, /model=org\/chat-7b/);
+      assert.match((await res.json() as any).choices[0].message.content, /model=org\/chat-7b/);
       const [container] = await modelContainers('chat');
       assert.ok(container);
       assert.equal(container.State, 'running');
@@ -86,7 +86,7 @@ export function swapdockOnEngine(engine: EngineName): void {
       const started = Date.now();
       const res = await post('crashes');
       assert.equal(res.status, 503);
-      const { error } = await res.json();
+      const { error } = (await res.json()) as any;
       assert.match(error.message, /exit(ed)?( with)?( code)? 3/i);
       assert.match(error.message, /simulated start failure/);
       assert.ok(Date.now() - started < 30_000, 'did not wait for the 60 s start timeout');
@@ -97,7 +97,7 @@ export function swapdockOnEngine(engine: EngineName): void {
       if (!sd) return t.skip('engine not available');
       const res = await post('never-ready');
       assert.equal(res.status, 503);
-      assert.match((await res.json()).error.message, /not ready|timed out|timeout/i);
+      assert.match((await res.json() as any).error.message, /not ready|timed out|timeout/i);
       assert.equal((await modelContainers('never-ready')).length, 0);
     });
 
@@ -105,7 +105,7 @@ export function swapdockOnEngine(engine: EngineName): void {
       if (!sd) return t.skip('engine not available');
       const res = await post('no-image');
       assert.equal(res.status, 503);
-      assert.match((await res.json()).error.message, /swapdock-test\/does-not-exist:1/);
+      assert.match((await res.json() as any).error.message, /swapdock-test\/does-not-exist:1/);
       assert.equal((await modelContainers('no-image')).length, 0);
     });
 
