@@ -4,7 +4,6 @@
 // devices from the fake spec scripts/engines.sh writes to /etc/cdi.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import Docker from 'dockerode';
 import { request } from 'undici';
@@ -15,23 +14,21 @@ import { GpuUnsupportedError } from '../../src/runtime/runtime-errors.js';
 import { waitForReady } from '../../src/runtime/wait-for-ready.js';
 import { cleanupByLabel, requireEngine, type EngineName } from '../support/engines.js';
 import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { testRunLabels } from '../contract/runtime-contract.js';
 
-const SUITE = { 'io.swapdock.test': 'gpu-spec' };
-const run = randomBytes(4).toString('hex');
-const labels = { ...SUITE, 'io.swapdock.test-run': run, [LABEL_SPEC_HASH]: 'gpu' };
 let n = 0;
 
 async function setup(engine: EngineName, t: TestContext) {
   const found = await requireEngine(engine, t);
   if (!found) return null;
   const { socketPath } = found;
-  await cleanupByLabel(socketPath, SUITE);
+  const runtime = new DockerRuntime({ host: `unix://${socketPath}` });
+  const labels = await testRunLabels(runtime, 'gpu-spec');
   t.after(() => cleanupByLabel(socketPath, labels));
   const image = await ensureFakeModelImage({ socketPath });
-  const runtime = new DockerRuntime({ host: `unix://${socketPath}` });
   const spec = (gpus: GpuRequest): ContainerSpec => ({
-    name: `swapdock-gpu-${run}-${++n}`, image, pull: 'never', env: {}, volumes: [], port: 8000,
-    stopTimeoutMs: 2_000, labels, gpus,
+    name: `swapdock-gpu-${labels['io.swapdock.test-run']}-${++n}`, image, pull: 'never', env: {}, volumes: [], port: 8000,
+    stopTimeoutMs: 2_000, labels: { ...labels, [LABEL_SPEC_HASH]: 'gpu' }, gpus,
   });
   return { runtime, docker: new Docker({ socketPath }), spec };
 }

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { request } from 'undici';
+import type { ContainerSpec } from '../../src/runtime/container-runtime.js';
+import { LABEL_SPEC_HASH } from '../../src/runtime/labels.js';
+import { GpuUnsupportedError, ImageUnavailableError } from '../../src/runtime/runtime-errors.js';
+import { waitForReady } from '../../src/runtime/wait-for-ready.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
+import { runtimeContract } from './runtime-contract.js';
+
+runtimeContract('FakeRuntime contract', async () => {
+  const runtime = new FakeRuntime();
+  return { runtime, image: 'fake-model:latest', labels: { 'io.swapdock.test': 'contract' }, cleanup: () => runtime.shutdown() };
+});
+
+const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
+  name: `fake-extra-${Math.random().toString(16).slice(2)}`, image: 'fake-model:latest', pull: 'never', env: {},
+  volumes: [], port: 8000, stopTimeoutMs: 1_000, labels: { [LABEL_SPEC_HASH]: 'h' }, ...over,
+});
+
+test('FakeRuntime records specs and calls, and failNext injects one failure per call', async (t) => {
+  const runtime = new FakeRuntime();
+  t.after(() => runtime.shutdown());
+  runtime.failNext('start', new Error('injected'));
+  const s = spec({ env: { A: '1' } });
+  const c = await runtime.create(s);
+  await assert.rejects(runtime.start(c.id), /injected/);
+  const info = await runtime.start(c.id);
+  await runtime.stop(c.id, 1_000);
+  await runtime.remove(c.id);
+  assert.deepEqual(runtime.calls, { create: 1, start: 2, stop: 1, remove: 1 });
+  assert.deepEqual(runtime.createdSpecs, [s]);
+  assert.equal(info.state, 'running');
+});
+
+test('FakeRuntime GPUs: unsupported start fails like Docker; supported ones see NVIDIA_VISIBLE_DEVICES', async (t) => {
+  const without = new FakeRuntime({ gpuSupport: false });
+  const with_ = new FakeRuntime({ gpuSupport: true });
+  t.after(() => Promise.all([without.shutdown(), with_.shutdown()]));
+  const c = await without.create(spec({ gpus: { kind: 'all' } }));
+  await assert.rejects(without.start(c.id), GpuUnsupportedError);
+  assert.equal((await without.inspect(c.id))?.state, 'created', 'left for the caller to remove');
+  assert.equal((await without.engineInfo()).gpuSupport, false);
+
+  const g = await with_.start((await with_.create(spec({ gpus: { kind: 'ids', ids: ['0', '2'] } }))).id);
+  await waitForReady({ runtime: with_, containerId: g.id, endpoint: g.endpoint!, healthPath: '/health', timeoutMs: 5_000 });
+  const res = await request(`http://127.0.0.1:${g.endpoint!.port}/fake/env`);
+  assert.equal(((await res.body.json()) as Record<string, string>).NVIDIA_VISIBLE_DEVICES, '0,2');
+});
+
+test('FakeRuntime images: a pretend registry serves pulls with progress; create needs the image', async () => {
+  const runtime = new FakeRuntime({ images: [], registry: ['remote:1'] });
+  await assert.rejects(runtime.create(spec()), ImageUnavailableError);
+  const progress: string[] = [];
+  await runtime.ensureImage(spec({ image: 'remote:1', pull: 'missing' }), (p) => progress.push(p.status));
+  assert.ok(runtime.images.has('remote:1'));
+  assert.ok(progress.length > 0);
+  await assert.rejects(runtime.ensureImage(spec({ image: 'other:1', pull: 'always' })), ImageUnavailableError);
+});

@@ -1,0 +1,338 @@
+// One behavioural contract for every ContainerRuntime: the fake, DockerRuntime on Docker and
+// DockerRuntime on Podman all run it. Assertions are on observable state (inspect, list, logs,
+// HTTP), never on engine internals; timings get only generous sanity bounds.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test, type TestContext } from 'node:test';
+import Docker from 'dockerode';
+import { request } from 'undici';
+import type { ContainerInfo, ContainerRuntime, ContainerSpec } from '../../src/runtime/container-runtime.js';
+import {
+  ContainerConflictError, ContainerExitedError, ImageUnavailableError, ReadinessTimeoutError,
+} from '../../src/runtime/runtime-errors.js';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { LABEL_SPEC_HASH } from '../../src/runtime/labels.js';
+import { waitForReady } from '../../src/runtime/wait-for-ready.js';
+import { retryUntil } from '../../src/util/retry-until.js';
+import { cleanupByLabel, engineSockets, requireEngine } from '../support/engines.js';
+import { ensureFakeModelImage } from '../support/fake-model-image.js';
+
+export interface RuntimeUnderTest {
+  runtime: ContainerRuntime;
+  /** A fake-model image present on this runtime. */
+  image: string;
+  /** Per-run labels put on every container the suite creates (cleanup selects by them). */
+  labels: Record<string, string>;
+  cleanup: () => Promise<void>;
+}
+
+const CASE_LABEL = 'io.swapdock.contract-case';
+
+const STARTED_LABEL = 'io.swapdock.test-started';
+
+/**
+ * Per-run test labels, and removal of what killed earlier runs of the same suite left behind.
+ * Only containers older than `maxAgeMs` go: engines are shared, and a concurrent run of the
+ * same suite (another session, CI) must not lose its containers mid-test.
+ */
+export async function testRunLabels(runtime: ContainerRuntime, suite: string, maxAgeMs = 15 * 60_000): Promise<Record<string, string>> {
+  const suiteLabel = { 'io.swapdock.test': suite };
+  const stale = (await runtime.list(suiteLabel)).filter((c) => !(Number(c.labels[STARTED_LABEL]) > Date.now() - maxAgeMs));
+  await Promise.all(stale.map((c) => runtime.remove(c.id)));
+  return { ...suiteLabel, 'io.swapdock.test-run': randomBytes(4).toString('hex'), [STARTED_LABEL]: String(Date.now()) };
+}
+
+/** DockerRuntime on a real engine with the fake-model image; the run's containers are removed after. */
+export async function engineRuntimeUnderTest(engine: 'docker' | 'podman', t: TestContext): Promise<RuntimeUnderTest | null> {
+  const found = await requireEngine(engine, t);
+  if (!found) return null;
+  const { socketPath } = found;
+  const runtime = new DockerRuntime({ host: `unix://${socketPath}` });
+  const labels = await testRunLabels(runtime, `runtime-contract-${engine}`);
+  return {
+    runtime,
+    image: await ensureFakeModelImage({ socketPath }),
+    labels,
+    cleanup: async () => void (await cleanupByLabel(socketPath, labels)),
+  };
+}
+
+/** Engines only (the fake has no networks): a spec with `network` joins it and is reached by name. */
+export function networkModeTest(engine: 'docker' | 'podman'): void {
+  test(`DockerRuntime on ${engine}: a spec with a network joins it and its endpoint is the container name`, async (t) => {
+    const setup = await engineRuntimeUnderTest(engine, t);
+    if (!setup) return;
+    const docker = new Docker({ socketPath: engine === 'docker' ? engineSockets.docker : engineSockets.podman });
+    const network = `swapdock-contract-net-${setup.labels['io.swapdock.test-run']}`;
+    await docker.createNetwork({ Name: network, Labels: setup.labels });
+    try {
+      const name = `${network}-member`;
+      const base = { name, image: setup.image, pull: 'never' as const, env: {}, volumes: [], port: 8000, stopTimeoutMs: 1_000 };
+      const plain = await setup.runtime.start((await setup.runtime.create({ ...base, network, labels: setup.labels })).id);
+      assert.deepEqual(plain.endpoint, { host: name, port: 8000 });
+      await setup.runtime.remove(plain.id);
+      // GPU specs take Podman's libpod path, which names networks differently.
+      const gpu = await setup.runtime.create({ ...base, network, labels: setup.labels, gpus: { kind: 'all' } });
+      if (engine === 'podman') assert.deepEqual((await setup.runtime.start(gpu.id)).endpoint, { host: name, port: 8000 });
+    } finally {
+      await setup.cleanup();
+      await docker.getNetwork(network).remove();
+    }
+  });
+}
+
+/** `makeRuntime` may return null to skip (it gets the suite's TestContext, e.g. for requireEngine). */
+export function runtimeContract(
+  name: string,
+  makeRuntime: (t: TestContext) => Promise<RuntimeUnderTest | null>,
+): void {
+  test(name, { timeout: 300_000 }, async (suite) => {
+    const setup = await makeRuntime(suite);
+    if (!setup) return;
+    const { runtime, image } = setup;
+    const run = randomBytes(3).toString('hex');
+    let n = 0;
+    const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => {
+      const id = `${run}-${++n}`;
+      return {
+        name: `swapdock-contract-${id}`,
+        image,
+        pull: 'never',
+        env: {},
+        volumes: [],
+        port: 8000,
+        stopTimeoutMs: 2_000,
+        ...over,
+        labels: { ...setup.labels, [LABEL_SPEC_HASH]: 'hash-1', [CASE_LABEL]: id, ...over.labels },
+      };
+    };
+    const state = async (id: string) => (await runtime.inspect(id))?.state;
+    const until = <T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000) => retryUntil(fn, { timeoutMs, maxIntervalMs: 100 });
+    const ready = (info: ContainerInfo, timeoutMs = 15_000) => {
+      assert.ok(info.endpoint, `running container ${info.id} has an endpoint`);
+      return waitForReady({ runtime, containerId: info.id, endpoint: info.endpoint, healthPath: '/health', timeoutMs });
+    };
+    const started = async (over: Partial<ContainerSpec> = {}) => runtime.start((await runtime.create(spec(over))).id);
+    const ms = (t0: number) => Math.round(performance.now() - t0);
+
+    try {
+      await suite.test('create + start: running, with an endpoint whose /health answers 200', async (t) => {
+        let t0 = performance.now();
+        const created = await runtime.create(spec());
+        const createMs = ms(t0);
+        assert.equal(created.state, 'created');
+        t0 = performance.now();
+        const info = await runtime.start(created.id);
+        const startMs = ms(t0);
+        assert.equal(info.id, created.id);
+        assert.equal(info.state, 'running');
+        t0 = performance.now();
+        await ready(info);
+        const readyMs = ms(t0);
+        const res = await request(`http://${info.endpoint!.host}:${info.endpoint!.port}/health`);
+        assert.equal(res.statusCode, 200);
+        await res.body.dump();
+        t0 = performance.now();
+        await runtime.stop(info.id, 5_000);
+        const stopMs = ms(t0);
+        assert.equal(await state(info.id), 'exited');
+        t.diagnostic(`timings ms: create ${createMs}, start ${startMs}, health-ready ${readyMs}, stop ${stopMs}`);
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('create is idempotent for the same name and spec hash, also when two race', async () => {
+        const s = spec();
+        const a = await runtime.create(s);
+        const b = await runtime.create(s);
+        assert.equal(b.id, a.id);
+        const raced = spec();
+        const [x, y] = await Promise.all([runtime.create(raced), runtime.create(raced)]);
+        assert.equal(x.id, y.id);
+        const listed = await runtime.list({ ...setup.labels, [CASE_LABEL]: raced.labels[CASE_LABEL]! });
+        assert.deepEqual(listed.map((c) => c.id), [x.id]);
+      });
+
+      await suite.test('create with the same name but another spec hash throws ContainerConflictError', async () => {
+        const s = spec();
+        const a = await runtime.create(s);
+        await assert.rejects(runtime.create({ ...s, labels: { ...s.labels, [LABEL_SPEC_HASH]: 'hash-2' } }), (err) => {
+          assert.ok(err instanceof ContainerConflictError);
+          assert.equal(err.existingId, a.id);
+          return true;
+        });
+        assert.equal((await runtime.inspect(a.id))?.state, 'created', 'the existing container is left alone');
+      });
+
+      await suite.test('start is idempotent', async () => {
+        const first = await started();
+        const again = await runtime.start(first.id);
+        assert.equal(again.state, 'running');
+        assert.deepEqual(again.endpoint, first.endpoint);
+        await runtime.remove(first.id);
+      });
+
+      await suite.test('stop is idempotent: running, stopped, never started, missing', async () => {
+        const created = await runtime.create(spec());
+        await runtime.stop(created.id, 1_000);
+        assert.equal(await state(created.id), 'created');
+        const info = await runtime.start(created.id);
+        await ready(info);
+        await runtime.stop(info.id, 5_000);
+        assert.equal(await state(info.id), 'exited');
+        await runtime.stop(info.id, 5_000);
+        await runtime.remove(info.id);
+        await runtime.stop(info.id, 1_000);
+      });
+
+      await suite.test('stop escalates to SIGKILL when the server ignores SIGTERM', async () => {
+        const info = await started({ env: { FAKE_IGNORE_SIGTERM: '1' }, stopTimeoutMs: 1_000 });
+        await ready(info); // its SIGTERM handler is installed by now
+        const t0 = performance.now();
+        await runtime.stop(info.id, 1_000);
+        const after = await runtime.inspect(info.id);
+        assert.equal(after?.state, 'exited');
+        assert.equal(after?.exitCode, 137, 'killed by SIGKILL');
+        assert.ok(ms(t0) < 20_000, `stop took ${ms(t0)} ms`);
+        const logs = await runtime.logs(info.id, 50);
+        assert.ok(logs.some((l) => l.includes('SIGTERM received: ignoring')), `SIGTERM reached the server: ${logs.join('\n')}`);
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('remove is idempotent: running, already removed, never existed', async () => {
+        const info = await started();
+        await runtime.remove(info.id);
+        assert.equal(await runtime.inspect(info.id), undefined);
+        await runtime.remove(info.id);
+        await Promise.all([runtime.remove(info.id), runtime.remove('swapdock-contract-never-existed')]);
+        const racing = await started();
+        await Promise.all([runtime.remove(racing.id), runtime.remove(racing.id)]);
+        assert.equal(await runtime.inspect(racing.id), undefined);
+      });
+
+      await suite.test('list returns the containers carrying all given labels, in any state', async () => {
+        const group = { ...setup.labels, 'io.swapdock.contract-group': run };
+        const a = await runtime.create(spec({ labels: { ...group, 'io.swapdock.contract-role': 'a' } }));
+        const b = await started({ labels: { ...group, 'io.swapdock.contract-role': 'b' } });
+        assert.deepEqual((await runtime.list(group)).map((c) => c.id).sort(), [a.id, b.id].sort());
+        const onlyA = await runtime.list({ ...group, 'io.swapdock.contract-role': 'a' });
+        assert.deepEqual(onlyA.map((c) => [c.id, c.name, c.state]), [[a.id, a.name, 'created']]);
+        assert.equal(onlyA[0]?.labels['io.swapdock.contract-role'], 'a');
+        assert.deepEqual(await runtime.list({ ...group, 'io.swapdock.contract-role': 'nobody' }), []);
+        await Promise.all([runtime.remove(a.id), runtime.remove(b.id)]);
+      });
+
+      await suite.test("logs returns the fake model's last lines, oldest first", async () => {
+        const info = await started();
+        await ready(info);
+        const all = await runtime.logs(info.id, 100);
+        const startLine = all.findIndex((l) => l.includes('fake-model: starting'));
+        const listenLine = all.findIndex((l) => l.includes('fake-model: listening on'));
+        assert.ok(startLine >= 0 && listenLine > startLine, `start then listen lines in: ${all.join('\n')}`);
+        const last2 = await runtime.logs(info.id, 2);
+        assert.equal(last2.length, 2);
+        assert.deepEqual(last2, (await runtime.logs(info.id, 100)).slice(-2));
+        await runtime.remove(info.id);
+        assert.deepEqual(await runtime.logs(info.id, 10), [], 'a removed container has no logs');
+      });
+
+      await suite.test('a container that exits at start shows exited with its code and its fatal log line', async () => {
+        const info = await started({ env: { FAKE_EXIT_ON_START: '3' } });
+        const exited = await until(async () => {
+          const i = await runtime.inspect(info.id);
+          return i?.state === 'exited' ? i : undefined;
+        });
+        assert.equal(exited.exitCode, 3);
+        assert.equal(exited.endpoint, undefined);
+        const logs = await runtime.logs(info.id, 20);
+        assert.ok(logs.some((l) => l.includes('fatal: simulated start failure')), logs.join('\n'));
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('waitForReady fails fast with ContainerExitedError and the log lines', async () => {
+        const info = await started({ env: { FAKE_EXIT_ON_START: '3' } });
+        const t0 = performance.now();
+        await assert.rejects(ready(info, 30_000), (err) => {
+          assert.ok(err instanceof ContainerExitedError, String(err));
+          assert.equal(err.exitCode, 3);
+          assert.equal(err.oomKilled, false);
+          assert.ok(err.lastLogLines.some((l) => l.includes('fatal: simulated start failure')), err.message);
+          return true;
+        });
+        assert.ok(ms(t0) < 10_000, `failed after ${ms(t0)} ms, not at the 30 s timeout`);
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('waitForReady waits through 503s until the backend is ready', async () => {
+        const info = await started({ env: { FAKE_READY_DELAY_MS: '300' } });
+        await ready(info);
+        const res = await request(`http://${info.endpoint!.host}:${info.endpoint!.port}/health`);
+        assert.equal(res.statusCode, 200);
+        await res.body.dump();
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('waitForReady times out with ReadinessTimeoutError and the log lines', async () => {
+        const info = await started({ env: { FAKE_LISTEN_DELAY_MS: '60000' } });
+        await assert.rejects(ready(info, 800), (err) => {
+          assert.ok(err instanceof ReadinessTimeoutError, String(err));
+          assert.equal(err.timeoutMs, 800);
+          assert.ok(err.lastLogLines.some((l) => l.includes('not listening')), err.message);
+          return true;
+        });
+        assert.equal(await state(info.id), 'running', 'waitForReady does not stop anything');
+        await runtime.remove(info.id);
+      });
+
+      await suite.test('ensureImage: present image with pull never is fine; a missing one is ImageUnavailableError', async () => {
+        await runtime.ensureImage(spec());
+        await runtime.ensureImage(spec({ pull: 'missing' }));
+        const missing = `swapdock-contract-missing-${run}:nope`;
+        await assert.rejects(runtime.ensureImage(spec({ image: missing, pull: 'never' })), (err) => {
+          assert.ok(err instanceof ImageUnavailableError, String(err));
+          assert.match(err.message, new RegExp(missing));
+          assert.match(err.message, /never/);
+          return true;
+        });
+      });
+
+      await suite.test('create of an image the engine does not have is ImageUnavailableError', async () => {
+        const missing = `swapdock-contract-missing-${run}:nope`;
+        await assert.rejects(runtime.create(spec({ image: missing })), (err) => {
+          assert.ok(err instanceof ImageUnavailableError, String(err));
+          assert.equal(err.image, missing);
+          return true;
+        });
+      });
+
+      await suite.test('waitForReady rejects with the abort reason when its signal is aborted', async () => {
+        const info = await started({ env: { FAKE_LISTEN_DELAY_MS: '60000' } });
+        assert.ok(info.endpoint);
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(new Error('client went away')), 100);
+        const t0 = performance.now();
+        await assert.rejects(
+          waitForReady({ runtime, containerId: info.id, endpoint: info.endpoint, healthPath: '/health', timeoutMs: 30_000, signal: ac.signal }),
+          /client went away/,
+        );
+        assert.ok(ms(t0) < 5_000, `aborted after ${ms(t0)} ms`);
+        await runtime.remove(info.id);
+      });
+
+      await suite.test("ensureImage with pull 'always' uses the local image when the pull fails", async () => {
+        await runtime.ensureImage(spec({ pull: 'always' }));
+      });
+
+      await suite.test("ensureImage with pull 'missing' and no reachable registry is ImageUnavailableError", async () => {
+        const missing = `swapdock-contract-missing-${run}:nope`;
+        await assert.rejects(runtime.ensureImage(spec({ image: missing, pull: 'missing' })), (err) => {
+          assert.ok(err instanceof ImageUnavailableError, String(err));
+          assert.match(err.message, /pulling it failed/);
+          return true;
+        });
+      });
+    } finally {
+      await setup.cleanup();
+    }
+  });
+}

@@ -1,0 +1,262 @@
+// An in-memory ContainerRuntime for app and unit tests, faithful enough to pass the same
+// contract suite as DockerRuntime: `start` really runs test/fixtures/fake-model/server.js as a
+// child process on a free 127.0.0.1 port, so readiness probes and proxying work for real.
+// Differences from an engine: no network namespaces (a spec's `network` is ignored and the
+// endpoint is always 127.0.0.1), `command`/`entrypoint`/`volumes` are recorded but unused.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type {
+  ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, PullProgress,
+} from '../../src/runtime/container-runtime.js';
+import { specHashLabelKey } from '../../src/runtime/docker-runtime.js';
+import {
+  ContainerConflictError, ContainerNotFoundError, GpuUnsupportedError, ImageUnavailableError,
+} from '../../src/runtime/runtime-errors.js';
+
+export type FakeOp = 'create' | 'start' | 'stop' | 'remove' | 'inspect' | 'list' | 'logs' | 'ensureImage';
+
+export interface FakeRuntimeOptions {
+  /** Images present "locally"; default `['fake-model:latest']`. */
+  images?: Iterable<string>;
+  /** Images a pull can fetch (a pretend registry); default none, like the test machines. */
+  registry?: Iterable<string>;
+  /** When false, starting a spec with `gpus` throws GpuUnsupportedError (as Docker without the toolkit). */
+  gpuSupport?: boolean;
+  kind?: EngineInfo['kind'];
+  specHashLabel?: string;
+  serverPath?: string;
+}
+
+interface FakeContainer {
+  id: string;
+  spec: ContainerSpec;
+  state: ContainerState;
+  exitCode?: number;
+  port?: number;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  stopping?: Promise<void>;
+  removing?: Promise<void>;
+  logs: string[];
+}
+
+const MAX_LOG_LINES = 5_000;
+const defaultServer = fileURLToPath(new URL('../fixtures/fake-model/server.js', import.meta.url));
+// Children must not outlive the test process, whatever a test forgot to clean up.
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => liveChildren.forEach((c) => c.kill('SIGKILL')));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function gpuEnv(spec: ContainerSpec): Record<string, string> {
+  const g = spec.gpus;
+  if (!g) return {};
+  const ids = g.kind === 'all' ? ['all'] : g.kind === 'ids' ? g.ids : Array.from({ length: g.count }, (_, i) => String(i));
+  return { NVIDIA_VISIBLE_DEVICES: ids.join(',') };
+}
+
+export class FakeRuntime implements ContainerRuntime {
+  readonly images: Set<string>;
+  readonly registry: Set<string>;
+  readonly createdSpecs: ContainerSpec[] = [];
+  readonly calls = { create: 0, start: 0, stop: 0, remove: 0 };
+  readonly containers = new Map<string, FakeContainer>();
+  private readonly failures = new Map<FakeOp, Error[]>();
+  private readonly opts: FakeRuntimeOptions;
+
+  constructor(opts: FakeRuntimeOptions = {}) {
+    this.opts = opts;
+    this.images = new Set(opts.images ?? ['fake-model:latest']);
+    this.registry = new Set(opts.registry ?? []);
+  }
+
+  /** The next call of `op` throws `error` (queued: several calls fail in order). */
+  failNext(op: FakeOp, error: Error): void {
+    this.failures.set(op, [...(this.failures.get(op) ?? []), error]);
+  }
+
+  private maybeFail(op: FakeOp): void {
+    const err = this.failures.get(op)?.shift();
+    if (err) throw err;
+  }
+
+  private find(idOrName: string): FakeContainer | undefined {
+    return this.containers.get(idOrName) ?? [...this.containers.values()].find((c) => c.spec.name === idOrName || c.id.startsWith(idOrName));
+  }
+
+  private info(c: FakeContainer): ContainerInfo {
+    const info: ContainerInfo = { id: c.id, name: c.spec.name, state: c.state, labels: { ...c.spec.labels } };
+    if (c.state === 'exited' || c.state === 'dead') Object.assign(info, { exitCode: c.exitCode, oomKilled: false });
+    if (c.state === 'running' && c.port) info.endpoint = { host: '127.0.0.1', port: c.port };
+    return info;
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    return { kind: this.opts.kind ?? 'docker', version: 'fake', gpuSupport: this.opts.gpuSupport ?? true };
+  }
+
+  async ensureImage(spec: ContainerSpec, onProgress?: (p: PullProgress) => void): Promise<void> {
+    this.maybeFail('ensureImage');
+    const present = this.images.has(spec.image);
+    if (spec.pull === 'never') {
+      if (!present) throw new ImageUnavailableError(spec.image, "it is not on the engine and the model's pull policy is 'never'", 'never');
+      return;
+    }
+    if (spec.pull === 'missing' && present) return;
+    if (this.registry.has(spec.image)) {
+      onProgress?.({ image: spec.image, status: 'Downloading', fraction: 0.5 });
+      this.images.add(spec.image);
+      onProgress?.({ image: spec.image, status: 'Pull complete', fraction: 1 });
+      return;
+    }
+    if (spec.pull === 'always' && present) return; // pull failed, local copy used
+    throw new ImageUnavailableError(spec.image, 'pulling it failed: no registry is reachable (fake runtime)');
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerInfo> {
+    this.calls.create++;
+    this.createdSpecs.push(structuredClone(spec));
+    this.maybeFail('create');
+    if (!this.images.has(spec.image)) {
+      throw new ImageUnavailableError(spec.image, 'the engine has no such image (ensureImage was not called or it was removed)');
+    }
+    // Synchronous up to here, so racing creates collide on the name like on a real engine.
+    const existing = [...this.containers.values()].find((c) => c.spec.name === spec.name);
+    if (existing) {
+      const key = specHashLabelKey(spec.labels, this.opts.specHashLabel);
+      const want = key ? spec.labels[key] : undefined;
+      const have = key ? existing.spec.labels[key] : undefined;
+      if (want !== undefined && want === have) return this.info(existing);
+      throw new ContainerConflictError(spec.name, existing.id, have, want);
+    }
+    const c: FakeContainer = { id: randomBytes(32).toString('hex'), spec: structuredClone(spec), state: 'created', logs: [] };
+    this.containers.set(c.id, c);
+    return this.info(c);
+  }
+
+  async start(id: string): Promise<ContainerInfo> {
+    this.calls.start++;
+    this.maybeFail('start');
+    const c = this.find(id);
+    if (!c || c.removing) throw new ContainerNotFoundError(id);
+    if (c.state === 'running') return this.info(c);
+    if (c.spec.gpus && this.opts.gpuSupport === false) {
+      // Like Docker: the container stays `created`; the caller removes it.
+      throw new GpuUnsupportedError(this.opts.kind ?? 'docker', 'could not select device driver "nvidia" with capabilities: [[gpu]]');
+    }
+    c.port = await freePort();
+    const child = spawn(process.execPath, [this.opts.serverPath ?? defaultServer], {
+      env: { ...c.spec.env, ...gpuEnv(c.spec), FAKE_PORT: String(c.port), FAKE_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    liveChildren.add(child);
+    const capture = (stream: NodeJS.ReadableStream) => {
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop() ?? '';
+        c.logs.push(...parts);
+        if (c.logs.length > MAX_LOG_LINES) c.logs.splice(0, c.logs.length - MAX_LOG_LINES);
+      });
+      stream.on('end', () => partial && c.logs.push(partial));
+    };
+    capture(child.stdout!);
+    capture(child.stderr!);
+    c.child = child;
+    c.state = 'running';
+    c.exitCode = undefined;
+    // 'close' (not 'exit'): the output is all read by then, as an engine's logs are once it reports the exit.
+    c.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        liveChildren.delete(child);
+        c.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+        c.state = 'exited';
+        c.child = undefined;
+        resolve();
+      });
+    });
+    child.on('error', (err) => c.logs.push(`fake-runtime: spawn failed: ${err.message}`));
+    return this.info(c);
+  }
+
+  async inspect(id: string): Promise<ContainerInfo | undefined> {
+    this.maybeFail('inspect');
+    const c = this.find(id);
+    return c ? this.info(c) : undefined;
+  }
+
+  async stop(id: string, timeoutMs: number): Promise<void> {
+    this.calls.stop++;
+    this.maybeFail('stop');
+    const c = this.find(id);
+    if (!c?.child || c.state !== 'running') return;
+    c.stopping ??= this.terminate(c, timeoutMs).finally(() => (c.stopping = undefined));
+    await c.stopping;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`, as the engines do with `t`. */
+  private async terminate(c: FakeContainer, graceMs: number): Promise<void> {
+    const child = c.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve();
+      }, graceMs);
+    });
+    await Promise.race([c.exited, killed]);
+    clearTimeout(timer);
+    await c.exited;
+  }
+
+  async remove(id: string): Promise<void> {
+    this.calls.remove++;
+    this.maybeFail('remove');
+    const c = this.find(id);
+    if (!c) return;
+    c.removing ??= (async () => {
+      // Force removal kills at once, as `docker rm -f` does.
+      if (c.child) {
+        c.child.kill('SIGKILL');
+        await c.exited;
+      }
+      c.state = 'removing';
+      this.containers.delete(c.id);
+    })();
+    await c.removing;
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    this.maybeFail('list');
+    return [...this.containers.values()]
+      .filter((c) => Object.entries(labels).every(([k, v]) => c.spec.labels[k] === v))
+      .map((c) => this.info(c));
+  }
+
+  async logs(id: string, lines: number): Promise<string[]> {
+    this.maybeFail('logs');
+    return this.find(id)?.logs.slice(-lines) ?? [];
+  }
+
+  /** Kills every child and forgets all containers (test teardown). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.containers.keys()].map((id) => this.remove(id)));
+  }
+}
