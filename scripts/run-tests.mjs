@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Test runner wrapper: node scripts/run-tests.mjs [unit|app|contract|integration ...]
+//
+// Node 20's `--test` takes no globs, so test files are found here. Fast tiers share one
+// (parallel) invocation; integration runs afterwards in its own serial invocation because
+// its files share container engines and host ports. Ends with one line
+// "N passed, N failed[, N skipped]" over all invocations and fails if any invocation
+// failed or nothing ran at all.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TIERS = ['unit', 'app', 'contract', 'integration'];
+const FAST = new Set(['unit', 'app', 'contract']);
+
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => !TIERS.includes(a));
+if (unknown.length > 0) {
+  console.error(`run-tests: unknown tier(s) ${unknown.join(', ')}; expected any of: ${TIERS.join(', ')}`);
+  process.exit(2);
+}
+const tiers = args.length > 0 ? TIERS.filter((t) => args.includes(t)) : TIERS;
+
+function findTests(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  }
+  const out = [];
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...findTests(p));
+    else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+const filesByTier = Object.fromEntries(tiers.map((t) => [t, findTests(path.join(root, 'test', t))]));
+for (const t of tiers) {
+  if (filesByTier[t].length === 0) console.log(`run-tests: no test files in test/${t}/`);
+}
+
+const invocations = [];
+const fastFiles = tiers.filter((t) => FAST.has(t)).flatMap((t) => filesByTier[t]);
+if (fastFiles.length > 0) invocations.push({ name: tiers.filter((t) => FAST.has(t)).join('+'), files: fastFiles, extra: [] });
+if (tiers.includes('integration') && filesByTier.integration.length > 0) {
+  invocations.push({ name: 'integration', files: filesByTier.integration, extra: ['--test-concurrency=1'] });
+}
+
+// A second reporter writes TAP to a file: its "# pass N" summary lines are stable to parse,
+// while the console keeps the readable (and, on a TTY, coloured) spec output.
+const tapDir = mkdtempSync(path.join(tmpdir(), 'swapdock-tests-'));
+const totals = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+let anyFailed = false;
+let crashed = 0;
+
+function runOne(inv, index) {
+  const tapFile = path.join(tapDir, `${index}.tap`);
+  const nodeArgs = [
+    '--import', 'tsx', '--test',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...inv.extra,
+    ...inv.files.map((f) => path.relative(root, f)),
+  ];
+  console.log(`\nrun-tests: ${inv.name}: ${inv.files.length} file(s)\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, nodeArgs, { cwd: root, stdio: 'inherit' });
+    const forward = (sig) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      let tap = '';
+      try {
+        tap = readFileSync(tapFile, 'utf8');
+      } catch {
+        // No report at all: the runner itself died. Counted as a failure below.
+      }
+      const found = {};
+      for (const m of tap.matchAll(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) {
+        found[m[1]] = Number(m[2]); // the last block is the overall summary
+      }
+      for (const k of Object.keys(totals)) totals[k] += found[k] ?? 0;
+      if (code !== 0 || found.tests === undefined) {
+        anyFailed = true;
+        if (found.tests === undefined) {
+          crashed++;
+          console.error(`run-tests: ${inv.name}: no test summary (exit ${code ?? signal}); counting it as failed`);
+        }
+      }
+      resolve();
+    });
+  });
+}
+
+for (const [i, inv] of invocations.entries()) {
+  await runOne(inv, i);
+}
+rmSync(tapDir, { recursive: true, force: true });
+
+const failed = totals.fail + totals.cancelled + crashed;
+const nothingRan = totals.tests === 0 && crashed === 0;
+if (nothingRan) console.error('run-tests: no tests ran');
+console.log(`${totals.pass} passed, ${failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`);
+process.exitCode = anyFailed || failed > 0 || nothingRan ? 1 : 0;
