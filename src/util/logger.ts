@@ -7,7 +7,7 @@ export function createLogger(options: { level?: string; format?: LogFormat } = {
   const level = options.level ?? process.env.SWAPDOCK_LOG_LEVEL ?? 'info';
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
   if (format === 'pretty') {
-    return pino({ level, base: undefined, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({ level, base: undefined, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } } });
   }
   // Asynchronous writes keep logging off the request path's critical section.
   return pino({ level, base: undefined }, pino.destination({ dest: 1, sync: false }));
