@@ -7,7 +7,8 @@ export type ErrorType =
   | 'not_found_error'
   | 'server_error'
   | 'upstream_error'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'rate_limit_error';
 
 export abstract class SwapdockError extends Error {
   abstract readonly status: number;
@@ -113,5 +114,48 @@ export class PayloadTooLargeError extends SwapdockError {
   readonly code = 'payload_too_large';
   constructor(limitBytes: number) {
     super(`The request body is larger than the limit of ${Math.round(limitBytes / 1048576)} MiB. Send a smaller request.`);
+  }
+}
+
+/** The model's queue is full (`maxQueue`). */
+export class QueueFullError extends SwapdockError {
+  readonly status = 429;
+  readonly type = 'rate_limit_error';
+  readonly code = 'queue_full';
+  constructor(model: string, maxQueue: number, retryAfterSeconds: number) {
+    super(`Model '${model}' already has ${maxQueue} requests waiting (its maxQueue). Retry after ${retryAfterSeconds} s, or raise maxQueue.`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A request waited longer than `queue.maxWait` for its model. */
+export class QueueTimeoutError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'queue_timeout';
+  constructor(model: string, maxWaitMs: number, state: string, retryAfterSeconds: number) {
+    super(`Waited ${Math.round(maxWaitMs / 1000)} s (queue.maxWait) for model '${model}', which is ${state}. Retry after ${retryAfterSeconds} s, or raise queue.maxWait.`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The model can never be placed with the current pinned models and GPUs. */
+export class ModelUnplaceableError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'model_unplaceable';
+  constructor(model: string, reason: string) {
+    super(`Model '${model}' cannot be loaded now: ${reason}. Unload or unpin a model (POST /api/models/{id}/unload), or change gpus/vram in the config.`);
+  }
+}
+
+/** An admin unloaded the model while the request waited for it or ran on it. */
+export class ModelUnloadedError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'model_unloaded';
+  constructor(model: string) {
+    super(`Model '${model}' was unloaded by an administrator while this request used it. Retry to load it again.`);
+    this.retryAfterSeconds = 1;
   }
 }

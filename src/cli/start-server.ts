@@ -11,6 +11,10 @@ import { ModelResolver } from '../proxy/model-resolver.js';
 import { UpstreamPools } from '../proxy/upstream-pools.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { NvidiaSmiInventory, devicesFrom, type GpuInventory } from '../runtime/gpu-inventory.js';
+import { formatSize } from '../config/duration.js';
+import { checkPlacement } from '../config/check-placement.js';
+import { ConfigError } from '../config/load-config.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { VERSION } from '../version.js';
 
@@ -22,13 +26,23 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function startServer(options: { config: SwapdockConfig; log: Logger; runtime?: ContainerRuntime }): Promise<RunningServer> {
+export interface StartOptions {
+  config: SwapdockConfig;
+  log: Logger;
+  runtime?: ContainerRuntime;
+  /** Where GPUs are detected when the config lists none; default nvidia-smi. */
+  inventory?: GpuInventory;
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, log } = options;
   const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, log });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
 
-  const scheduler = new Scheduler({ runtime, config, log });
+  const inventory = options.inventory ?? new NvidiaSmiInventory();
+  const devices = config.gpus ?? (await detectGpus(inventory, config, log));
+  const scheduler = new Scheduler({ runtime, config, log, devices, inventory });
   await scheduler.removeLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
@@ -44,6 +58,7 @@ export async function startServer(options: { config: SwapdockConfig; log: Logger
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, models: [...config.models.keys()] }, `swapdock ${VERSION} listening on ${url}`);
+  scheduler.startBackground();
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
@@ -58,6 +73,21 @@ export async function startServer(options: { config: SwapdockConfig; log: Logger
       log.info('Shutdown complete');
     })());
   return { url, server, scheduler, shutdown };
+}
+
+async function detectGpus(inventory: GpuInventory, config: SwapdockConfig, log: Logger) {
+  const usage = await inventory.read();
+  const usesGpus = [...config.models.values()].some((m) => m.gpus !== undefined);
+  if (!usage) {
+    if (usesGpus) log.info('No GPU list in the config and no nvidia-smi: GPU models are exclusive (one at a time)');
+    return undefined;
+  }
+  const devices = devicesFrom(usage);
+  log.info({ gpus: devices }, `Found GPUs with nvidia-smi: ${devices.map((d) => `${d.id} (${formatSize(d.vramBytes)})`).join(', ')}`);
+  const models = Object.fromEntries([...config.models.values()].map((m) => [m.id, { gpus: m.gpus, vram: m.vramBytes, conflicts: m.conflicts }]));
+  const issues = checkPlacement({ gpus: devices.map((d) => ({ id: d.id, vram: d.vramBytes })), models });
+  if (issues.length) throw new ConfigError('The config, checked against the detected GPUs,', issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  return devices;
 }
 
 export function splitHostPort(listen: string): { host: string; port: number } {

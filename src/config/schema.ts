@@ -3,6 +3,7 @@
 // Objects are strict so a misspelled key is an error, never silently ignored.
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './duration.js';
+import { checkPlacement } from './check-placement.js';
 
 const duration = (what: string) =>
   z
@@ -41,6 +42,13 @@ const gpus = z
   ])
   .describe('GPUs for the container: all, a count, or a list of device ids. Absent = CPU only.');
 
+const deviceId = z.union([z.string().min(1), z.number().int().min(0)]).transform(String);
+
+const gpuDevice = z.strictObject({
+  id: deviceId.describe('Device index or UUID as the NVIDIA runtime knows it'),
+  vram: size.describe('Memory of this GPU, e.g. 24g'),
+});
+
 const httpPath = z.string().regex(/^\//, "must start with '/'");
 
 export const modelSchema = z
@@ -60,6 +68,13 @@ export const modelSchema = z
     upstreamModel: z.string().min(1).optional().describe('Model name sent to the backend in the request body'),
     shmSize: size.optional().describe('Shared memory size, e.g. 8g'),
     pull: z.enum(['missing', 'always', 'never']).default('missing').describe('When to pull the image'),
+    vram: size.optional().describe('VRAM the model needs on each of its GPUs, e.g. 20g; absent = the whole GPU'),
+    pinned: z.boolean().default(false).describe('Never evicted to make room for another model'),
+    maxConcurrent: z.number().int().min(1).default(32).describe('Requests forwarded to the model at once; more wait in its queue'),
+    maxQueue: z.number().int().min(0).default(256).describe('Requests that may wait for the model; more get 429'),
+    conflicts: z.array(z.string().min(1)).default([]).describe('Models that must never run at the same time as this one'),
+    preload: z.boolean().default(false).describe('Load at start-up instead of on the first request'),
+    baseline: z.boolean().default(false).describe('Load again whenever its GPUs fall idle; never unloaded for idleness'),
   })
   .describe('One model served by one container');
 
@@ -95,6 +110,24 @@ export const configSchema = z
     shutdownTimeout: duration('How long SIGTERM waits for in-flight requests').prefault('30s'),
     engine: engineSchema,
     defaults: defaultsSchema,
+    gpus: z
+      .array(gpuDevice)
+      .min(1)
+      .optional()
+      .describe("The host's GPUs; absent = detected with nvidia-smi, else GPU models are simply exclusive"),
+    maxLoaded: z.number().int().min(1).optional().describe('At most this many models loaded at once'),
+    queue: z
+      .strictObject({
+        maxWait: duration('Longest a request waits for its model before a 503').prefault('10m'),
+        heartbeat: duration('Interval of SSE comments sent to a waiting streaming client').prefault('5s'),
+      })
+      .prefault({}),
+    swap: z
+      .strictObject({
+        policy: z.enum(['grouped', 'fifo']).default('grouped').describe('grouped: serve the loaded model\'s queue first (no thrash); fifo: strict arrival order'),
+        maxWait: duration('With grouped: the longest a request waits for a swap while another model is busy').prefault('30s'),
+      })
+      .prefault({}),
     models: z.record(
       z.string().regex(modelIdPattern, 'model ids use letters, digits and . _ : / @ + -'),
       modelSchema,
@@ -115,6 +148,7 @@ export const configSchema = z
         } else owner.set(alias, id);
       });
     }
+    for (const issue of checkPlacement(config)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type RawConfig = z.input<typeof configSchema>;
@@ -122,15 +156,26 @@ type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedModel = z.output<typeof modelSchema>;
 
 /** A model with every default applied: what the scheduler and runtime work from. */
-export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout'> {
+export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram'> {
   id: string;
+  /** Per GPU; undefined = the model takes whole GPUs. */
+  vramBytes?: number;
   ttlMs: number;
   startTimeoutMs: number;
   stopTimeoutMs: number;
 }
 
-export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout'> {
+export interface GpuDevice {
+  id: string;
+  vramBytes: number;
+}
+
+export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap'> {
   shutdownTimeoutMs: number;
+  /** Configured inventory; undefined = detect at start-up. */
+  gpus?: GpuDevice[];
+  queue: { maxWaitMs: number; heartbeatMs: number };
+  swap: { policy: 'grouped' | 'fifo'; maxWaitMs: number };
   defaults: { ttlMs: number; startTimeoutMs: number; stopTimeoutMs: number };
   models: Map<string, ModelConfig>;
 }
@@ -142,15 +187,24 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     stopTimeoutMs: parsed.defaults.stopTimeout,
   };
   const models = new Map<string, ModelConfig>();
-  for (const [id, { ttl, startTimeout, stopTimeout, ...rest }] of Object.entries(parsed.models)) {
+  for (const [id, { ttl, startTimeout, stopTimeout, vram, ...rest }] of Object.entries(parsed.models)) {
     models.set(id, {
       ...rest,
       id,
+      vramBytes: vram,
       ttlMs: ttl ?? defaults.ttlMs,
       startTimeoutMs: startTimeout ?? defaults.startTimeoutMs,
       stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,
     });
   }
-  const { models: _m, defaults: _d, shutdownTimeout, ...rest } = parsed;
-  return { ...rest, shutdownTimeoutMs: shutdownTimeout, defaults, models };
+  const { models: _m, defaults: _d, shutdownTimeout, gpus, queue, swap, ...rest } = parsed;
+  return {
+    ...rest,
+    shutdownTimeoutMs: shutdownTimeout,
+    gpus: gpus?.map((g) => ({ id: g.id, vramBytes: g.vram })),
+    queue: { maxWaitMs: queue.maxWait, heartbeatMs: queue.heartbeat },
+    swap: { policy: swap.policy, maxWaitMs: swap.maxWait },
+    defaults,
+    models,
+  };
 }

@@ -23,17 +23,22 @@ export function containerNameFor(instance: string, modelId: string): string {
   return `swapdock-${instance}-${cleaned}${suffix}`;
 }
 
-export function buildContainerSpec(model: ModelConfig, context: SpecContext): ContainerSpec {
+/**
+ * `devices`: GPUs the scheduler chose (with a GPU inventory); they replace the model's own
+ * `gpus` request and reach the container as device ids and NVIDIA_VISIBLE_DEVICES.
+ */
+export function buildContainerSpec(model: ModelConfig, context: SpecContext, devices?: string[]): ContainerSpec {
+  const chosen = devices?.length ? devices : undefined;
   const spec: Omit<ContainerSpec, 'labels'> = {
     name: containerNameFor(context.instance, model.id),
     image: model.image,
     pull: model.pull,
     command: model.command,
     entrypoint: model.entrypoint,
-    env: model.env,
+    env: chosen ? { ...model.env, NVIDIA_VISIBLE_DEVICES: chosen.join(',') } : model.env,
     volumes: model.volumes,
     port: model.port,
-    gpus: gpuRequestFor(model.gpus),
+    gpus: chosen ? { kind: 'ids', ids: chosen } : gpuRequestFor(model.gpus),
     shmSizeBytes: model.shmSize,
     stopTimeoutMs: model.stopTimeoutMs,
     network: context.network || undefined,

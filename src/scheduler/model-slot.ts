@@ -1,59 +1,74 @@
-// One configured model's live state: status, container, requests in flight, waiters and timers.
-// The scheduler owns the decisions; the slot keeps its bookkeeping consistent.
+// One configured model's live state: status, container, devices, requests in flight, its queue
+// and timers. The scheduler makes the decisions; the slot keeps its bookkeeping consistent.
 import type { ModelConfig } from '../config/schema.js';
-import type { ContainerSpec, Endpoint } from '../runtime/container-runtime.js';
+import type { Endpoint } from '../runtime/container-runtime.js';
 import type { RunningContainer } from './container-lifecycle.js';
-import { Mutex } from './mutex.js';
 import { canTransition, type ModelStatus } from './model-state.js';
-import type { ModelView } from './swap-policy.js';
 
 export interface ModelSnapshot {
   id: string;
   status: ModelStatus;
   usesGpu: boolean;
+  devices: string[];
+  vramBytes?: number;
   inFlight: number;
-  waiting: number;
+  queued: number;
+  draining: boolean;
+  pinned: boolean;
+  baseline: boolean;
   containerId?: string;
   lastUsedAt?: number;
+  loadedAt?: number;
   loadDurationMs?: number;
   lastError?: string;
 }
 
-interface Waiter<T> {
+export interface Waiter<T> {
+  enqueuedAt: number;
   resolve(value: T): void;
   reject(err: Error): void;
-  detach(): void;
 }
 
-export class ModelSlot<Lease = any> {
+interface QueuedWaiter<T> extends Waiter<T> {
+  cleanup(): void;
+}
+
+export class ModelSlot<Lease = unknown> {
   status: ModelStatus = 'stopped';
   containerId?: string;
   endpoint?: Endpoint;
+  /** GPUs held while starting or loaded. */
+  devices: string[] = [];
   inFlight = 0;
-  /** Set while a swap waits to stop this model: new requests queue instead of joining it. */
-  evicting = false;
-  startQueued = false;
+  /**
+   * Set when the model must go: for a swap, or an admin unload. It then takes no new requests
+   * (they queue) and stops once its requests in flight have finished.
+   */
+  drainingFor?: 'swap' | 'unload';
   startAbort?: AbortController;
-  lastUsedAt?: number;
+  /** The lifecycle operation (start or stop) in progress, for shutdown to await. */
+  operation?: Promise<void>;
+  lastUsedAt = 0;
+  loadedAt?: number;
   loadDurationMs?: number;
   lastError?: string;
-  readonly lock = new Mutex();
   readonly usesGpu: boolean;
-  private waiters: Waiter<Lease>[] = [];
+  /** Aborts the requests in flight on a forced unload. */
+  readonly leaseAborts = new Set<AbortController>();
+  private queue: QueuedWaiter<Lease>[] = [];
   private drainWaiters: (() => void)[] = [];
   private idleTimer?: NodeJS.Timeout;
 
-  constructor(
-    readonly model: ModelConfig,
-    readonly spec: ContainerSpec,
-  ) {
+  constructor(readonly model: ModelConfig) {
     this.usesGpu = model.gpus !== undefined;
   }
 
+  get id(): string {
+    return this.model.id;
+  }
+
   transition(to: ModelStatus): void {
-    if (!canTransition(this.status, to)) {
-      throw new Error(`internal: model '${this.model.id}' cannot go from ${this.status} to ${to}`);
-    }
+    if (!canTransition(this.status, to)) throw new Error(`internal: model '${this.id}' cannot go from ${this.status} to ${to}`);
     this.status = to;
   }
 
@@ -61,21 +76,40 @@ export class ModelSlot<Lease = any> {
     this.transition('ready');
     this.containerId = container.id;
     this.endpoint = container.endpoint;
+    this.loadedAt = Date.now();
     this.loadDurationMs = loadDurationMs;
+    this.lastUsedAt = Date.now();
     this.lastError = undefined;
   }
 
   markStopped(): void {
     this.transition('stopped');
-    this.containerId = undefined;
-    this.endpoint = undefined;
+    this.clear();
   }
 
   markFailed(reason: string): void {
     this.transition('failed');
     this.lastError = reason;
+    this.clear();
+  }
+
+  private clear(): void {
     this.containerId = undefined;
     this.endpoint = undefined;
+    this.devices = [];
+    this.drainingFor = undefined;
+    this.loadedAt = undefined;
+  }
+
+  /** Ready to take one more request right now, without queueing. */
+  canServe(): boolean {
+    return this.status === 'ready' && !this.drainingFor && this.inFlight < this.model.maxConcurrent;
+  }
+
+  /** Holds resources and may not be evicted: loading, stopping, serving, or owed queued requests. */
+  isBusy(): boolean {
+    if (this.status === 'starting' || this.status === 'stopping') return true;
+    return this.inFlight > 0 || (this.queue.length > 0 && !this.drainingFor);
   }
 
   beginRequest(): void {
@@ -95,44 +129,59 @@ export class ModelSlot<Lease = any> {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Queues a request for this model; `undefined` when the signal has already fired. */
-  addWaiter(resolve: (lease: Lease) => void, reject: (err: Error) => void, signal?: AbortSignal): Waiter<Lease> | undefined {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return undefined;
-    }
-    const onAbort = () => {
-      this.waiters = this.waiters.filter((w) => w !== waiter);
-      reject(abortReason(signal!));
+  /**
+   * Queues a request. It leaves the queue when granted, when `signal` fires (client gone), or
+   * when `timeoutMs` passes, in which case `onTimeout` supplies the error.
+   */
+  enqueue(waiter: Waiter<Lease>, signal: AbortSignal | undefined, timeoutMs: number, onTimeout: () => Error, onLeave: () => void): void {
+    const leave = (err: Error) => {
+      if (!this.queue.includes(queued)) return;
+      this.queue = this.queue.filter((w) => w !== queued);
+      queued.cleanup();
+      waiter.reject(err);
+      onLeave();
     };
-    const waiter: Waiter<Lease> = {
-      resolve,
-      reject,
-      detach: () => signal?.removeEventListener('abort', onAbort),
+    const onAbort = () => leave(signal!.reason instanceof Error ? signal!.reason : new Error('the client went away while waiting'));
+    const timer = setTimeout(() => leave(onTimeout()), timeoutMs);
+    timer.unref();
+    const queued: QueuedWaiter<Lease> = {
+      ...waiter,
+      cleanup: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      },
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.waiters.push(waiter);
-    return waiter;
+    this.queue.push(queued);
+  }
+
+  get queued(): number {
+    return this.queue.length;
   }
 
   hasWaiters(): boolean {
-    return this.waiters.length > 0;
+    return this.queue.length > 0;
   }
 
-  takeWaiters(): Waiter<Lease>[] {
-    const taken = this.waiters.splice(0);
-    for (const waiter of taken) waiter.detach();
-    return taken;
+  oldestEnqueuedAt(): number | undefined {
+    return this.queue[0]?.enqueuedAt;
+  }
+
+  /** Removes and returns the oldest waiter. */
+  dequeue(): Waiter<Lease> | undefined {
+    const next = this.queue.shift();
+    next?.cleanup();
+    return next;
   }
 
   rejectWaiters(err: Error): void {
-    for (const waiter of this.takeWaiters()) waiter.reject(err);
+    for (let w = this.dequeue(); w; w = this.dequeue()) w.reject(err);
   }
 
-  armIdleTimer(onIdle: () => void): void {
+  armIdleTimer(ttlMs: number, onIdle: () => void): void {
     this.clearIdleTimer();
-    if (this.model.ttlMs <= 0) return; // ttl 0 = never unload
-    this.idleTimer = setTimeout(onIdle, this.model.ttlMs);
+    if (ttlMs <= 0) return; // 0 = never unload
+    this.idleTimer = setTimeout(onIdle, ttlMs);
     this.idleTimer.unref();
   }
 
@@ -141,25 +190,23 @@ export class ModelSlot<Lease = any> {
     this.idleTimer = undefined;
   }
 
-  view(): ModelView {
-    return { id: this.model.id, usesGpu: this.usesGpu, status: this.status };
-  }
-
   snapshot(): ModelSnapshot {
     return {
-      id: this.model.id,
+      id: this.id,
       status: this.status,
       usesGpu: this.usesGpu,
+      devices: [...this.devices],
+      vramBytes: this.model.vramBytes,
       inFlight: this.inFlight,
-      waiting: this.waiters.length,
+      queued: this.queue.length,
+      draining: this.drainingFor !== undefined,
+      pinned: this.model.pinned,
+      baseline: this.model.baseline,
       containerId: this.containerId,
-      lastUsedAt: this.lastUsedAt,
+      lastUsedAt: this.lastUsedAt || undefined,
+      loadedAt: this.loadedAt,
       loadDurationMs: this.loadDurationMs,
       lastError: this.lastError,
     };
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('request aborted by the client');
 }

@@ -19,11 +19,12 @@ export function testConfig(yaml: string): SwapdockConfig {
 export function buildApp(yaml: string, runtimeOptions: FakeRuntimeOptions = {}) {
   const config = testConfig(yaml);
   const runtime = new FakeRuntime(runtimeOptions);
-  const scheduler = new Scheduler({ runtime, config, log: silentLog });
+  const scheduler = new Scheduler({ runtime, config, log: silentLog, devices: config.gpus });
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
   const proxy = new InferenceProxy({ scheduler, resolver, pools, log: silentLog });
   const app = createApp({ config, scheduler, proxy, resolver, log: silentLog, version: 'test' });
+  scheduler.startBackground();
   const close = async () => {
     await scheduler.shutdown(1000);
     await pools.closeAll();

@@ -142,3 +142,55 @@ models:
     assert.ok(issues[0]!.line);
   });
 });
+
+describe('GPU inventory and scheduling keys', () => {
+  it('parses inventory, queue, swap and the per-model scheduling keys', () => {
+    const config = parseConfigText(
+      `gpus: [{ id: 0, vram: 24g }, { id: "1", vram: 24g }]
+maxLoaded: 3
+queue: { maxWait: 2m, heartbeat: 2s }
+swap: { policy: fifo, maxWait: 10s }
+models:
+  a: { image: x, gpus: 1, vram: 20g, pinned: true, maxConcurrent: 4, maxQueue: 8, conflicts: [b], preload: true }
+  b: { image: x, gpus: [1], baseline: true }
+`,
+      't',
+      {},
+    );
+    assert.deepEqual(config.gpus, [{ id: '0', vramBytes: 24 * 1024 ** 3 }, { id: '1', vramBytes: 24 * 1024 ** 3 }]);
+    assert.equal(config.maxLoaded, 3);
+    assert.deepEqual(config.queue, { maxWaitMs: 120_000, heartbeatMs: 2000 });
+    assert.deepEqual(config.swap, { policy: 'fifo', maxWaitMs: 10_000 });
+    const a = config.models.get('a')!;
+    assert.equal(a.vramBytes, 20 * 1024 ** 3);
+    assert.deepEqual([a.pinned, a.maxConcurrent, a.maxQueue, a.conflicts, a.preload, a.baseline], [true, 4, 8, ['b'], true, false]);
+  });
+
+  it('defaults: grouped swaps, 30 s swap wait, 10 min queue wait, 5 s heartbeat', () => {
+    const config = parseConfigText(`models:\n  a: { image: x }\n`, 't', {});
+    assert.deepEqual(config.swap, { policy: 'grouped', maxWaitMs: 30_000 });
+    assert.deepEqual(config.queue, { maxWaitMs: 600_000, heartbeatMs: 5000 });
+    assert.equal(config.gpus, undefined);
+    const a = config.models.get('a')!;
+    assert.deepEqual([a.pinned, a.maxConcurrent, a.maxQueue, a.preload, a.baseline], [false, 32, 256, false, false]);
+  });
+
+  it('rejects at load what could never be scheduled', () => {
+    const issues = problems(`gpus: [{ id: 0, vram: 24g }, { id: 1, vram: 16g }]
+models:
+  huge: { image: x, gpus: 1, vram: 40g }
+  pinned-to-small: { image: x, gpus: [1], vram: 20g }
+  too-many: { image: x, gpus: 3 }
+  ghost-gpu: { image: x, gpus: [7] }
+  cpu-with-vram: { image: x, vram: 1g }
+  enemy: { image: x, conflicts: [nobody] }
+`);
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    assert.match(byPath['models.huge.vram']!, /needs 40 GiB per GPU but GPU 0 has 24 GiB/);
+    assert.match(byPath['models.pinned-to-small.vram']!, /GPU 1 has 16 GiB; it could never load/);
+    assert.match(byPath['models.too-many.gpus']!, /needs 3 GPUs but the host lists 2/);
+    assert.match(byPath['models.ghost-gpu.gpus']!, /GPU 7 is not in the top-level gpus list/);
+    assert.match(byPath['models.cpu-with-vram.vram']!, /add gpus/);
+    assert.match(byPath['models.enemy.conflicts.0']!, /'nobody' is not a configured model/);
+  });
+});
