@@ -12,6 +12,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { dialectForPath, renderError } from './error-response.js';
 import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { listModels } from './model-list.js';
+import { adminRoutes } from './admin-routes.js';
 import { requestLogger } from './request-log.js';
 
 export interface AppDeps {
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
 
   app.get('/v1/models', (c) => c.json(listModels(deps.config, deps.scheduler)));
+  app.route('/api', adminRoutes(deps));
 
   for (const path of INFERENCE_PATHS) {
     app.post(path, async function forwardInference(c) {

@@ -1,0 +1,54 @@
+// The admin API (JSON): model states, load and unload. Model ids may contain '/', so the id is
+// everything between /api/models/ and the final /load or /unload.
+import { Hono } from 'hono';
+import type { SwapdockConfig } from '../config/schema.js';
+import { RouteNotFoundError } from '../errors.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { AppEnv } from './create-app.js';
+
+export function adminRoutes(deps: { config: SwapdockConfig; scheduler: Scheduler }): Hono<AppEnv> {
+  const api = new Hono<AppEnv>();
+
+  api.get('/models', (c) => c.json(describeModels(deps.config, deps.scheduler)));
+
+  api.post('/models/unload', async function unloadAll(c) {
+    const force = c.req.query('force') === 'true';
+    await deps.scheduler.unloadAll({ force });
+    return c.json({ unloaded: true, models: deps.scheduler.snapshot().map((s) => ({ id: s.id, status: s.status })) });
+  });
+
+  api.post('/models/*', async function loadOrUnload(c) {
+    const rest = decodeURIComponent(c.req.path.slice('/api/models/'.length));
+    const match = /^(.+)\/(load|unload)$/.exec(rest);
+    if (!match) throw new RouteNotFoundError('POST', c.req.path);
+    const [, id, action] = match as unknown as [string, string, 'load' | 'unload'];
+    const started = Date.now();
+    if (action === 'load') await deps.scheduler.load(id!, c.req.raw.signal);
+    else await deps.scheduler.unload(id!, { force: c.req.query('force') === 'true' });
+    return c.json({ model: id, action, status: deps.scheduler.snapshotOf(id!)!.status, durationMs: Date.now() - started });
+  });
+
+  return api;
+}
+
+export function describeModels(config: SwapdockConfig, scheduler: Scheduler) {
+  return {
+    gpus: scheduler.gpuDevices ?? null,
+    swap: { policy: config.swap.policy, maxWaitMs: config.swap.maxWaitMs, swaps: scheduler.swapCount },
+    models: scheduler.snapshot().map((state) => {
+      const model = config.models.get(state.id)!;
+      return {
+        ...state,
+        lastUsedAt: state.lastUsedAt ? new Date(state.lastUsedAt).toISOString() : null,
+        loadedAt: state.loadedAt ? new Date(state.loadedAt).toISOString() : null,
+        image: model.image,
+        aliases: model.aliases,
+        gpus: model.gpus ?? null,
+        ttlMs: model.ttlMs,
+        maxConcurrent: model.maxConcurrent,
+        maxQueue: model.maxQueue,
+        preload: model.preload,
+      };
+    }),
+  };
+}
