@@ -1,6 +1,6 @@
 // What `swapdock check` prints: each model's container as the engine would receive it.
 import { stringify } from 'yaml';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration, formatSize } from '../config/duration.js';
 import type { SwapdockConfig } from '../config/schema.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
 
@@ -27,13 +27,26 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
         labels: spec.labels,
       },
       readiness: `GET ${model.health} returns 200, within ${formatDuration(model.startTimeoutMs)}`,
-      idleTtl: model.ttlMs === 0 ? 'never unloaded' : formatDuration(model.ttlMs),
+      idleTtl: model.baseline ? 'never (baseline)' : model.ttlMs === 0 ? 'never unloaded' : formatDuration(model.ttlMs),
       stopTimeout: formatDuration(model.stopTimeoutMs),
+      scheduling: {
+        vramPerGpu: model.vramBytes === undefined ? (model.gpus === undefined ? 'none' : 'whole GPUs') : formatSize(model.vramBytes),
+        pinned: model.pinned,
+        preload: model.preload,
+        baseline: model.baseline,
+        maxConcurrent: model.maxConcurrent,
+        maxQueue: model.maxQueue,
+        conflicts: model.conflicts,
+      },
     };
   });
   const summary = {
     listen: config.listen,
     instance: config.instance,
+    gpus: config.gpus?.map((g) => `${g.id}: ${formatSize(g.vramBytes)}`) ?? 'detected with nvidia-smi at start-up; without it GPU models are exclusive',
+    maxLoaded: config.maxLoaded ?? 'no cap',
+    queue: { maxWait: formatDuration(config.queue.maxWaitMs), heartbeat: formatDuration(config.queue.heartbeatMs) },
+    swap: { policy: config.swap.policy, maxWait: formatDuration(config.swap.maxWaitMs) },
     engine: { host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket', network: config.engine.network || 'none (ports published on 127.0.0.1)' },
     models,
   };
