@@ -159,3 +159,34 @@ export class ModelUnloadedError extends SwapdockError {
     this.retryAfterSeconds = 1;
   }
 }
+
+/** The model's container died or vanished while it was serving. */
+export class ModelCrashedError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'model_crashed';
+  constructor(
+    readonly model: string,
+    readonly reason: string,
+    readonly lastLogLines: string[] = [],
+  ) {
+    const logs = lastLogLines.length ? ` Last container log lines: ${lastLogLines.slice(-10).join(' | ')}` : '';
+    super(`Model '${model}' stopped unexpectedly: ${reason}. The next request starts it again.${logs}`);
+    this.retryAfterSeconds = 1;
+  }
+}
+
+/** The model failed repeatedly; starts are spaced out so a broken model cannot hog the GPU. */
+export class CrashLoopError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'model_crash_loop';
+  constructor(model: string, failures: number, retryAfterMs: number, lastError: string | undefined) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(
+      `Model '${model}' failed ${failures} times in a row, so swapdock waits before starting it again (crash-loop backoff): next attempt in ${seconds} s.` +
+        (lastError ? ` Last failure: ${lastError}` : '') + ' Check its logs and config; POST /api/models/{id}/load retries at once.',
+    );
+    this.retryAfterSeconds = seconds;
+  }
+}

@@ -2,14 +2,30 @@
 // everything between /api/models/ and the final /load or /unload.
 import { Hono } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
+import type { ReloadSummary } from '../scheduler/config-changes.js';
 import { RouteNotFoundError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { AppEnv } from './create-app.js';
 
-export function adminRoutes(deps: { config: SwapdockConfig; scheduler: Scheduler }): Hono<AppEnv> {
+export interface ReloadOutcome {
+  reloaded: boolean;
+  summary?: ReloadSummary;
+  /** Every problem of a rejected config, with its YAML path. */
+  issues?: { path: string; line?: number; message: string }[];
+}
+
+export function adminRoutes(deps: { scheduler: Scheduler; reload?: () => Promise<ReloadOutcome> }): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
 
-  api.get('/models', (c) => c.json(describeModels(deps.config, deps.scheduler)));
+  api.get('/models', (c) => c.json(describeModels(deps.scheduler.currentConfig, deps.scheduler)));
+
+  api.post('/reload', async function reloadConfig(c) {
+    if (!deps.reload) throw new RouteNotFoundError('POST', c.req.path);
+    const outcome = await deps.reload();
+    if (outcome.reloaded) return c.json(outcome);
+    const message = `The config was not reloaded; the running config stays in force. Problems: ${outcome.issues!.map((i) => `${i.path || '(top level)'}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`).join('; ')}`;
+    return c.json({ error: { message, type: 'invalid_request_error', code: 'invalid_config' }, issues: outcome.issues }, 400);
+  });
 
   api.post('/models/unload', async function unloadAll(c) {
     const force = c.req.query('force') === 'true';

@@ -12,16 +12,19 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { dialectForPath, renderError } from './error-response.js';
 import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { listModels } from './model-list.js';
-import { adminRoutes } from './admin-routes.js';
+import { adminRoutes, type ReloadOutcome } from './admin-routes.js';
 import { requestLogger } from './request-log.js';
 
 export interface AppDeps {
+  /** The config at start-up; after a reload the scheduler holds the current one. */
   config: SwapdockConfig;
   scheduler: Scheduler;
   proxy: InferenceProxy;
   resolver: ModelResolver;
   log: Logger;
   version: string;
+  /** Re-reads the config file (POST /api/reload); absent when there is no file. */
+  reload?: () => Promise<ReloadOutcome>;
 }
 
 export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { log: Logger; requestId: string; model: string } };
@@ -35,7 +38,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
 
-  app.get('/v1/models', (c) => c.json(listModels(deps.config, deps.scheduler)));
+  app.get('/v1/models', (c) => c.json(listModels(deps.scheduler.currentConfig, deps.scheduler)));
   app.route('/api', adminRoutes(deps));
 
   for (const path of INFERENCE_PATHS) {

@@ -60,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: values['log-level'], format });
-  const running = await startServer({ config, log });
+  const running = await startServer({ config, log, configFile: values.config!, overrides: values.listen ? { listen: values.listen } : {} });
+  process.on('SIGHUP', () => void running.reload?.('SIGHUP'));
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal }, `Received ${signal}`);

@@ -17,11 +17,15 @@ import { checkPlacement } from '../config/check-placement.js';
 import { ConfigError } from '../config/load-config.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { VERSION } from '../version.js';
+import type { ReloadOutcome } from '../api/admin-routes.js';
+import { ConfigReloader } from './config-reloader.js';
 
 export interface RunningServer {
   url: string;
   server: Server;
   scheduler: Scheduler;
+  /** Re-reads the config file; undefined without one. */
+  reload?: (trigger: string) => Promise<ReloadOutcome>;
   /** Stops accepting, drains requests in flight (bounded), stops the model containers. */
   shutdown(): Promise<void>;
 }
@@ -32,6 +36,11 @@ export interface StartOptions {
   runtime?: ContainerRuntime;
   /** Where GPUs are detected when the config lists none; default nvidia-smi. */
   inventory?: GpuInventory;
+  /** The config file, for hot reload (file changes, SIGHUP, POST /api/reload). */
+  configFile?: string;
+  /** Command-line settings that win over the file on reload. */
+  overrides?: { listen?: string };
+  reloadPollIntervalMs?: number;
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -43,11 +52,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const inventory = options.inventory ?? new NvidiaSmiInventory();
   const devices = config.gpus ?? (await detectGpus(inventory, config, log));
   const scheduler = new Scheduler({ runtime, config, log, devices, inventory });
-  await scheduler.removeLeftovers();
+  await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
   const proxy = new InferenceProxy({ scheduler, resolver, pools, log });
-  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION });
+  const reloader = options.configFile
+    ? new ConfigReloader({ file: options.configFile, scheduler, resolver, log, overrides: options.overrides, pollIntervalMs: options.reloadPollIntervalMs })
+    : undefined;
+  const reload = reloader && ((trigger: string) => reloader.reload(trigger));
+  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, reload: reload && (() => reload('POST /api/reload')) });
   const server = createServer({ keepAliveTimeout: 65_000 }, createNodeListener(app, { proxy, log }));
 
   const { host, port } = splitHostPort(config.listen);
@@ -59,11 +72,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, models: [...config.models.keys()] }, `swapdock ${VERSION} listening on ${url}`);
   scheduler.startBackground();
+  reloader?.watchFile();
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>
     (closing ??= (async () => {
       log.info('Shutting down: no new requests; waiting for requests in flight');
+      reloader?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await scheduler.shutdown(config.shutdownTimeoutMs);
@@ -72,7 +87,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await pools.closeAll();
       log.info('Shutdown complete');
     })());
-  return { url, server, scheduler, shutdown };
+  return { url, server, scheduler, reload, shutdown };
 }
 
 async function detectGpus(inventory: GpuInventory, config: SwapdockConfig, log: Logger) {

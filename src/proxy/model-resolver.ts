@@ -3,9 +3,15 @@ import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
 import { ModelNotFoundError } from '../errors.js';
 
 export class ModelResolver {
-  private readonly byName = new Map<string, ModelConfig>();
+  private byName = new Map<string, ModelConfig>();
 
   constructor(config: SwapdockConfig) {
+    this.update(config);
+  }
+
+  /** Takes the names of a reloaded config. */
+  update(config: SwapdockConfig): void {
+    this.byName = new Map();
     for (const model of config.models.values()) {
       this.byName.set(model.id, model);
       for (const alias of model.aliases) this.byName.set(alias, model);

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../config/schema.js';
 import type { ContainerSpec, GpuRequest } from './container-runtime.js';
-import { LABEL_MODEL, LABEL_SPEC_HASH, ownershipLabels } from './labels.js';
+import { LABEL_DEVICES, LABEL_MODEL, LABEL_SPEC_HASH, ownershipLabels } from './labels.js';
 
 export interface SpecContext {
   instance: string;
@@ -49,6 +49,7 @@ export function buildContainerSpec(model: ModelConfig, context: SpecContext, dev
       ...ownershipLabels(context.instance),
       [LABEL_MODEL]: model.id,
       [LABEL_SPEC_HASH]: specHash(spec),
+      ...(chosen ? { [LABEL_DEVICES]: chosen.join(',') } : {}),
     },
   };
 }

@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import type { Endpoint } from '../runtime/container-runtime.js';
 import type { RunningContainer } from './container-lifecycle.js';
+import type { FailureRecord } from './crash-backoff.js';
 import { canTransition, type ModelStatus } from './model-state.js';
 
 export interface ModelSnapshot {
@@ -44,7 +45,7 @@ export class ModelSlot<Lease = unknown> {
    * Set when the model must go: for a swap, or an admin unload. It then takes no new requests
    * (they queue) and stops once its requests in flight have finished.
    */
-  drainingFor?: 'swap' | 'unload';
+  drainingFor?: 'swap' | 'unload' | 'reload';
   startAbort?: AbortController;
   /** The lifecycle operation (start or stop) in progress, for shutdown to await. */
   operation?: Promise<void>;
@@ -52,15 +53,31 @@ export class ModelSlot<Lease = unknown> {
   loadedAt?: number;
   loadDurationMs?: number;
   lastError?: string;
-  readonly usesGpu: boolean;
+  /** Consecutive failures, for crash-loop backoff. */
+  failures?: FailureRecord;
+  /** The error of the last crash, for requests that hit the dead container before it was noticed. */
+  crash?: { containerId: string; error: Promise<Error> };
+  usesGpu: boolean;
+  /** A changed config waiting for the running container to stop (hot reload). */
+  pendingModel?: ModelConfig;
   /** Aborts the requests in flight on a forced unload. */
   readonly leaseAborts = new Set<AbortController>();
   private queue: QueuedWaiter<Lease>[] = [];
   private drainWaiters: (() => void)[] = [];
   private idleTimer?: NodeJS.Timeout;
 
-  constructor(readonly model: ModelConfig) {
+  constructor(public model: ModelConfig) {
     this.usesGpu = model.gpus !== undefined;
+  }
+
+  /** Takes a new config for this model; a running container keeps the old one until it stops. */
+  replaceModel(next: ModelConfig): void {
+    if (this.status === 'stopped' || this.status === 'failed') {
+      this.model = next;
+      this.usesGpu = next.gpus !== undefined;
+      this.pendingModel = undefined;
+      this.failures = undefined;
+    } else this.pendingModel = next;
   }
 
   get id(): string {
@@ -94,6 +111,7 @@ export class ModelSlot<Lease = unknown> {
   }
 
   private clear(): void {
+    if (this.pendingModel) this.replaceModel(this.pendingModel);
     this.containerId = undefined;
     this.endpoint = undefined;
     this.devices = [];

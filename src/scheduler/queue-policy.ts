@@ -20,9 +20,18 @@ export function orderWaiting<T extends WaitingModel>(waiting: readonly T[]): T[]
   return [...waiting].sort((a, b) => a.oldestEnqueuedAt - b.oldestEnqueuedAt);
 }
 
-/** When the busy models blocking `target` may be drained; `now` or earlier means at once. */
-export function drainBlockersAt(policy: SwapPolicy, target: WaitingModel, swapMaxWaitMs: number): number {
-  return policy === 'fifo' ? target.oldestEnqueuedAt : target.oldestEnqueuedAt + swapMaxWaitMs;
+/** Under `grouped`, a model just loaded serves at least this share of swap.maxWait before a drain. */
+export const MIN_RESIDENCY_SHARE = 0.25;
+
+/**
+ * When the busy models blocking `target` may be drained; `now` or earlier means at once.
+ * `blockersReadyAt`: when the latest of them became ready. With three or more models a target
+ * may already be overdue when the model in its way finishes loading; the minimum residency keeps
+ * that model from being drained after a single round of requests (a whole load for nothing).
+ */
+export function drainBlockersAt(policy: SwapPolicy, target: WaitingModel, swapMaxWaitMs: number, blockersReadyAt = 0): number {
+  if (policy === 'fifo') return target.oldestEnqueuedAt;
+  return Math.max(target.oldestEnqueuedAt + swapMaxWaitMs, blockersReadyAt + swapMaxWaitMs * MIN_RESIDENCY_SHARE);
 }
 
 /**

@@ -4,26 +4,22 @@
 // p-queue one at a time; stops run in parallel. Idle models stop after their TTL.
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import type { GpuDevice, ModelConfig, SwapdockConfig } from '../config/schema.js';
-import { ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
-import type { ContainerRuntime, Endpoint } from '../runtime/container-runtime.js';
-import { buildContainerSpec } from '../runtime/container-spec.js';
+import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
+import { CrashLoopError, ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
+import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
 import { ownershipLabels } from '../runtime/labels.js';
-import { short, startModelContainer, stopModelContainer } from './container-lifecycle.js';
+import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
+import { nextStartAllowedAt } from './crash-backoff.js';
+import { EngineWatch } from './engine-watch.js';
 import { GpuBudget } from './gpu-budget.js';
+import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot, type ModelSnapshot } from './model-slot.js';
 import { placeModel, type PlacementDecision } from './placement-policy.js';
 import { RECENT_USE_MS, drainBlockersAt, orderWaiting, protectsRecentUse } from './queue-policy.js';
+import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 
-export interface Lease {
-  readonly model: ModelConfig;
-  readonly endpoint: Endpoint;
-  /** Fires when an administrator force-unloads the model under this request. */
-  readonly signal: AbortSignal;
-  /** Ends the request: idempotent. The idle TTL starts when the last lease of a model is released. */
-  release(): void;
-}
+export type { Lease } from './scheduler-context.js';
 
 export interface SchedulerOptions {
   runtime: ContainerRuntime;
@@ -36,19 +32,24 @@ export interface SchedulerOptions {
 }
 
 export class Scheduler {
-  private readonly slots = new Map<string, ModelSlot<Lease>>();
+  private readonly slots = new Map<string, Slot>();
   /** At most one GPU load in progress, so two GPU-heavy containers never load at once. */
   private readonly gpuLoads = new PQueue({ concurrency: 1 });
   private gpuLoadPending = false;
-  private readonly budget: GpuBudget;
+  private budget: GpuBudget;
   private readonly runtime: ContainerRuntime;
-  private readonly config: SwapdockConfig;
+  private config: SwapdockConfig;
+  private readonly inventory: GpuInventory;
+  private readonly ctx: SchedulerContext;
+  private readonly lifecycle: ModelLifecycle;
   private readonly log: Logger;
   private readonly now: () => number;
   private shuttingDown = false;
   private scheduling = false;
   private rescheduleNeeded = false;
   private drainTimer?: NodeJS.Timeout;
+  private watch?: EventSubscription;
+  private readonly engineWatch: EngineWatch;
   /** Swaps performed (a load that had to evict another model); for metrics and benchmarks. */
   swapCount = 0;
 
@@ -57,15 +58,54 @@ export class Scheduler {
     this.config = options.config;
     this.log = options.log;
     this.now = options.now ?? Date.now;
-    this.budget = new GpuBudget(options.config, options.devices, options.inventory ?? noGpuInventory);
+    this.inventory = options.inventory ?? noGpuInventory;
+    this.budget = new GpuBudget(options.config, options.devices, this.inventory);
     for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model));
+    this.ctx = {
+      runtime: this.runtime,
+      log: this.log,
+      now: this.now,
+      slots: this.slots,
+      config: () => this.config,
+      budget: () => this.budget,
+      isShuttingDown: () => this.shuttingDown,
+      schedule: () => this.schedule(),
+    };
+    this.lifecycle = new ModelLifecycle(this.ctx);
+    this.engineWatch = new EngineWatch(this.ctx, this.lifecycle);
+  }
+
+  /** The config in force (it changes on reload). */
+  get currentConfig(): SwapdockConfig {
+    return this.config;
+  }
+
+  /**
+   * Applies a new, validated config: unchanged models keep running untouched, removed models
+   * drain and stop, changed ones are replaced after their requests in flight finish.
+   */
+  reload(next: SwapdockConfig): ReloadSummary {
+    const previous = this.config;
+    this.config = next;
+    this.budget = new GpuBudget(next, next.gpus ?? this.budget.inventory, this.inventory);
+    const summary = applyConfigChanges(this.ctx, this.lifecycle, previous, next);
+    this.schedule();
+    return summary;
   }
 
   get gpuDevices(): readonly GpuDevice[] | undefined {
     return this.budget.inventory;
   }
 
-  /** Removes containers a previous run of this instance left behind. */
+  /**
+   * At start-up: adopts running containers of an earlier run whose spec is unchanged (ready at
+   * once, TTL restarted) and removes every other container this instance owns.
+   */
+  async adoptLeftovers(): Promise<void> {
+    await this.engineWatch.adoptOrRemove();
+  }
+
+  /** Removes every container this instance owns (used at shutdown, after the orderly stops). */
   async removeLeftovers(): Promise<number> {
     const leftovers = await this.runtime.list(ownershipLabels(this.config.instance));
     await Promise.all(leftovers.map((c) => this.runtime.stop(c.id, 5000).then(() => this.runtime.remove(c.id))));
@@ -73,8 +113,9 @@ export class Scheduler {
     return leftovers.length;
   }
 
-  /** Loads `preload` models and brings up `baseline` ones; call once after start-up. */
+  /** Watches the engine's events, loads `preload` models and brings up `baseline` ones; call once after start-up. */
   startBackground(): void {
+    this.watch = this.engineWatch.start();
     for (const slot of this.slots.values()) {
       if (slot.model.preload) {
         this.load(slot.id).catch((err) => this.log.error({ model: slot.id, err: errorMessage(err) }, `Preloading '${slot.id}' failed`));
@@ -92,7 +133,7 @@ export class Scheduler {
     return slot && this.snapshotSlot(slot);
   }
 
-  private snapshotSlot(slot: ModelSlot<Lease>): ModelSnapshot {
+  private snapshotSlot(slot: Slot): ModelSnapshot {
     const snapshot = slot.snapshot();
     snapshot.devices = this.budget.visibleDevices(snapshot.devices);
     return snapshot;
@@ -107,6 +148,7 @@ export class Scheduler {
     if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
     if (this.shuttingDown) throw new ShuttingDownError();
     if (!slot.hasWaiters() && slot.canServe()) return this.grant(slot);
+    this.checkBackoff(slot);
     if (slot.queued >= slot.model.maxQueue) throw new QueueFullError(modelId, slot.model.maxQueue, 2);
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the client went away');
     return new Promise<Lease>((resolve, reject) => {
@@ -116,7 +158,25 @@ export class Scheduler {
     });
   }
 
-  private grant(slot: ModelSlot<Lease>): Lease {
+  /**
+   * The backend refused or dropped a connection: a container that died shows that before its
+   * engine event arrives. Returns the crash error when the container is gone, so the request
+   * fails as a crash (503) and not as an unreachable backend.
+   */
+  async verifyAlive(modelId: string, containerId: string): Promise<Error | undefined> {
+    const slot = this.slots.get(modelId);
+    if (!slot) return undefined;
+    return this.engineWatch.verify(slot, containerId);
+  }
+
+  /** A model that keeps failing is started again only after its backoff delay. */
+  private checkBackoff(slot: Slot): void {
+    if (slot.status !== 'failed') return;
+    const allowedAt = nextStartAllowedAt(slot.failures);
+    if (allowedAt > this.now()) throw new CrashLoopError(slot.id, slot.failures!.consecutive, allowedAt - this.now(), slot.lastError);
+  }
+
+  private grant(slot: Slot): Lease {
     slot.beginRequest();
     const abort = new AbortController();
     slot.leaseAborts.add(abort);
@@ -124,22 +184,23 @@ export class Scheduler {
     return {
       model: slot.model,
       endpoint: slot.endpoint!,
+      containerId: slot.containerId!,
       signal: abort.signal,
       release: () => {
         if (released) return;
         released = true;
         slot.leaseAborts.delete(abort);
         slot.endRequest();
-        if (slot.inFlight === 0) this.armIdleTimer(slot);
+        if (slot.inFlight === 0) this.lifecycle.armIdleTimer(slot);
         this.schedule();
       },
     };
   }
 
   /** Hands queued requests to models that can take them. */
-  private pump(slot: ModelSlot<Lease>): void {
+  private pump(slot: Slot): void {
     while (slot.hasWaiters() && slot.canServe()) slot.dequeue()!.resolve(this.grant(slot));
-    if (slot.status === 'ready' && slot.inFlight === 0 && !slot.hasWaiters()) this.armIdleTimer(slot);
+    if (slot.status === 'ready' && slot.inFlight === 0 && !slot.hasWaiters()) this.lifecycle.armIdleTimer(slot);
   }
 
   /**
@@ -197,7 +258,7 @@ export class Scheduler {
   }
 
   /** `waitingSince`: the target's oldest request, when one waits (baselines have none). */
-  private place(slot: ModelSlot<Lease>, waitingSince?: number): PlacementDecision {
+  private place(slot: Slot, waitingSince?: number): PlacementDecision {
     const now = this.now();
     const protectRecent =
       waitingSince !== undefined && protectsRecentUse(this.config.swap.policy, { id: slot.id, oldestEnqueuedAt: waitingSince }, now, this.config.swap.maxWaitMs);
@@ -218,8 +279,9 @@ export class Scheduler {
   }
 
   /** Busy models in the way stop taking requests when the swap policy says it is time. */
-  private drainBlockersWhenDue(slot: ModelSlot<Lease>, decision: Extract<PlacementDecision, { kind: 'wait' }>, oldestEnqueuedAt: number): void {
-    const dueAt = drainBlockersAt(this.config.swap.policy, { id: slot.id, oldestEnqueuedAt }, this.config.swap.maxWaitMs);
+  private drainBlockersWhenDue(slot: Slot, decision: Extract<PlacementDecision, { kind: 'wait' }>, oldestEnqueuedAt: number): void {
+    const blockersReadyAt = Math.max(0, ...decision.blockedBy.map((id) => this.slots.get(id)!.loadedAt ?? 0));
+    const dueAt = drainBlockersAt(this.config.swap.policy, { id: slot.id, oldestEnqueuedAt }, this.config.swap.maxWaitMs, blockersReadyAt);
     if (dueAt > this.now()) {
       // Look again when the blockers may have gone quiet, or when the wait bound is reached.
       if (!this.drainTimer) {
@@ -240,7 +302,7 @@ export class Scheduler {
     }
   }
 
-  private startLoad(slot: ModelSlot<Lease>, decision: Extract<PlacementDecision, { kind: 'place' }>): void {
+  private startLoad(slot: Slot, decision: Extract<PlacementDecision, { kind: 'place' }>): void {
     const evicted = decision.evict.map((id) => this.slots.get(id)!);
     if (evicted.length) {
       this.swapCount++;
@@ -248,11 +310,11 @@ export class Scheduler {
     }
     slot.transition('starting');
     slot.devices = decision.devices;
-    const stops = evicted.map((victim) => this.stop(victim, `evicted for '${slot.id}'`));
+    const stops = evicted.map((victim) => this.lifecycle.stop(victim, `evicted for '${slot.id}'`));
     const run = async () => {
       await Promise.allSettled(stops);
       await this.budget.waitUntilFree(slot.devices, this.budget.vramOf(slot.model), this.log);
-      await this.startContainer(slot);
+      await this.lifecycle.start(slot);
     };
     if (slot.usesGpu) {
       this.gpuLoadPending = true;
@@ -263,56 +325,6 @@ export class Scheduler {
     } else {
       slot.operation = run().finally(() => this.schedule());
     }
-  }
-
-  private async startContainer(slot: ModelSlot<Lease>): Promise<void> {
-    const log = this.log.child({ model: slot.id });
-    const spec = buildContainerSpec(slot.model, { instance: this.config.instance, network: this.config.engine.network }, this.budget.inventory ? slot.devices : undefined);
-    const shown = this.budget.visibleDevices(slot.devices);
-    log.info({ image: spec.image, devices: shown }, `Starting model '${slot.id}'${shown.length ? ` on GPU ${shown.join(', ')}` : ''}`);
-    const startedAt = this.now();
-    slot.startAbort = new AbortController();
-    try {
-      if (this.shuttingDown) throw new ShuttingDownError();
-      const container = await startModelContainer({ runtime: this.runtime, model: slot.model, spec, log, signal: slot.startAbort.signal });
-      slot.markReady(container, this.now() - startedAt);
-    } catch (err) {
-      slot.markFailed(errorMessage(err));
-      log.error({ err: errorMessage(err) }, `Model '${slot.id}' failed to start`);
-      slot.rejectWaiters(err as Error);
-    } finally {
-      slot.startAbort = undefined;
-    }
-  }
-
-  /** Stops a model that is ready and has nothing in flight (callers make sure of that). */
-  private stop(slot: ModelSlot<Lease>, reason: string): Promise<void> {
-    if (slot.status !== 'ready') return slot.operation ?? Promise.resolve();
-    const containerId = slot.containerId!;
-    const log = this.log.child({ model: slot.id, containerId: short(containerId) });
-    log.info({ reason }, `Stopping model '${slot.id}' (${reason})`);
-    slot.transition('stopping');
-    slot.clearIdleTimer();
-    const startedAt = this.now();
-    slot.operation = stopModelContainer(this.runtime, containerId, slot.model.stopTimeoutMs).then(
-      () => {
-        slot.markStopped();
-        log.info({ durationMs: this.now() - startedAt }, `Stopped model '${slot.id}' in ${this.now() - startedAt} ms`);
-      },
-      (err) => {
-        slot.markFailed(errorMessage(err));
-        log.error({ err: errorMessage(err) }, `Could not stop model '${slot.id}'; check the engine`);
-      },
-    ).finally(() => this.schedule());
-    return slot.operation;
-  }
-
-  private armIdleTimer(slot: ModelSlot<Lease>): void {
-    if (slot.model.baseline || slot.status !== 'ready') return; // baselines stay until something needs their GPUs
-    slot.armIdleTimer(slot.model.ttlMs, () => {
-      if (slot.inFlight > 0 || slot.hasWaiters() || slot.status !== 'ready') return;
-      void this.stop(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`);
-    });
   }
 
   /** Baseline models come back whenever they fit without evicting anything. */
@@ -328,8 +340,10 @@ export class Scheduler {
     }
   }
 
-  /** Loads a model without a request (admin API, preload). */
+  /** Loads a model without a request (admin API, preload); an explicit load skips crash-loop backoff. */
   async load(modelId: string, signal?: AbortSignal): Promise<void> {
+    const slot = this.slots.get(modelId);
+    if (slot) slot.failures = undefined;
     (await this.acquire(modelId, signal)).release();
   }
 
@@ -339,12 +353,8 @@ export class Scheduler {
     if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
     slot.rejectWaiters(new ModelUnloadedError(modelId));
     slot.startAbort?.abort(new ModelUnloadedError(modelId));
-    if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
-    if (slot.status !== 'ready') return;
-    slot.drainingFor = 'unload';
     if (options.force) for (const abort of slot.leaseAborts) abort.abort(new ModelUnloadedError(modelId));
-    await slot.drained();
-    await this.stop(slot, options.force ? 'forced unload requested' : 'unload requested');
+    await this.lifecycle.drainAndStop(slot, 'unload', options.force ? 'forced unload requested' : 'unload requested');
   }
 
   async unloadAll(options: { force?: boolean } = {}): Promise<void> {
@@ -355,6 +365,7 @@ export class Scheduler {
   async shutdown(drainTimeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.watch?.close();
     const slots = [...this.slots.values()];
     for (const slot of slots) {
       slot.clearIdleTimer();
@@ -371,14 +382,14 @@ export class Scheduler {
     }
     this.gpuLoads.clear();
     await Promise.allSettled(slots.map((s) => s.operation));
-    await Promise.allSettled(slots.map((s) => this.stop(s, 'shutdown')));
+    await Promise.allSettled(slots.map((s) => this.lifecycle.stop(s, 'shutdown')));
     await this.removeLeftovers().catch((err) =>
       this.log.error({ err: errorMessage(err) }, 'Could not list containers at shutdown; check for leftovers'),
     );
   }
 }
 
-function describeWait(slot: ModelSlot<unknown>): string {
+function describeWait(slot: Slot): string {
   if (slot.status === 'starting') return 'still loading';
   if (slot.status === 'ready') return `busy with ${slot.inFlight} request(s) (maxConcurrent ${slot.model.maxConcurrent})`;
   return 'waiting for GPUs held by busy models';

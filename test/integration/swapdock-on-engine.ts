@@ -118,17 +118,23 @@ export function swapdockOnEngine(engine: EngineName): void {
       assert.ok(Date.now() - started < 15_000, 'stop escalated to SIGKILL instead of hanging');
     });
 
-    it('a restarted swapdock removes the containers an earlier run left behind', async (t: TestContext) => {
+    it('a swapdock killed and restarted adopts its unchanged containers and removes the rest', async (t: TestContext) => {
       if (!sd) return t.skip('engine not available');
       assert.equal((await post('chat')).status, 200);
-      assert.equal((await modelContainers('chat')).length, 1);
-      // Simulate a crash: the server goes away without stopping its containers.
+      assert.equal((await post('short-lived')).status, 200);
+      const before = await modelContainers('chat');
+      assert.equal(before.length, 1);
+      // Simulate SIGKILL: the server goes away without stopping its containers.
       sd.server.closeAllConnections();
       await new Promise((r) => sd!.server.close(r));
-      const second = await startOnEngine(socketPath, image, MODELS, sd.instance);
+      const changed = MODELS.replace('short-lived: { image: {{IMAGE}}, pull: never, ttl: 1s }', 'short-lived: { image: {{IMAGE}}, pull: never, ttl: 1s, env: { CHANGED: "1" } }');
+      const second = await startOnEngine(socketPath, image, changed, sd.instance);
       try {
-        assert.equal((await second.containers()).length, 0, 'leftovers removed at start-up');
-        assert.equal((await fetch(`${second.url}/v1/chat/completions`, chatBody('chat'))).status, 200);
+        const after = await second.containers();
+        assert.deepEqual(after.map((c) => c.Id), [before[0]!.Id], 'chat adopted as is; the changed model removed; no duplicate');
+        assert.equal(second.scheduler.snapshotOf('chat')!.status, 'ready', 'ready without a reload');
+        const res = await fetch(`${second.url}/v1/chat/completions`, chatBody('chat'));
+        assert.equal(res.status, 200);
         assert.equal((await second.containers()).length, 1);
       } finally {
         await second.shutdown();

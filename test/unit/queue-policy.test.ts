@@ -13,4 +13,8 @@ describe('queue policy', () => {
   it('grouped lets the busy model keep serving for at most swap.maxWait', () => {
     assert.equal(drainBlockersAt('grouped', { id: 'a', oldestEnqueuedAt: 1000 }, 30_000), 31_000);
   });
+  it('grouped gives a model that just loaded a minimum residency, even for an overdue target', () => {
+    assert.equal(drainBlockersAt('grouped', { id: 'a', oldestEnqueuedAt: 1000 }, 30_000, 40_000), 47_500);
+    assert.equal(drainBlockersAt('fifo', { id: 'a', oldestEnqueuedAt: 1000 }, 30_000, 40_000), 1000);
+  });
 });

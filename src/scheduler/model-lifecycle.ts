@@ -1,0 +1,79 @@
+// Starting and stopping one model's container on behalf of the scheduler, with the bookkeeping
+// around it: status transitions, crash-loop records, idle timers, log lines with durations.
+import { ShuttingDownError, errorMessage } from '../errors.js';
+import { buildContainerSpec } from '../runtime/container-spec.js';
+import { short, startModelContainer, stopModelContainer } from './container-lifecycle.js';
+import { recordFailure } from './crash-backoff.js';
+import type { SchedulerContext, Slot } from './scheduler-context.js';
+
+export class ModelLifecycle {
+  constructor(private readonly ctx: SchedulerContext) {}
+
+  /** Runs after `slot` went to 'starting' with its devices set; settles the waiters either way. */
+  async start(slot: Slot): Promise<void> {
+    const { ctx } = this;
+    const config = ctx.config();
+    const budget = ctx.budget();
+    const log = ctx.log.child({ model: slot.id });
+    const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engine.network }, budget.inventory ? slot.devices : undefined);
+    const shown = budget.visibleDevices(slot.devices);
+    log.info({ image: spec.image, devices: shown }, `Starting model '${slot.id}'${shown.length ? ` on GPU ${shown.join(', ')}` : ''}`);
+    const startedAt = ctx.now();
+    slot.startAbort = new AbortController();
+    try {
+      if (ctx.isShuttingDown()) throw new ShuttingDownError();
+      const container = await startModelContainer({ runtime: ctx.runtime, model: slot.model, spec, log, signal: slot.startAbort.signal });
+      slot.markReady(container, ctx.now() - startedAt);
+    } catch (err) {
+      slot.markFailed(errorMessage(err));
+      slot.failures = recordFailure(slot.failures, ctx.now());
+      log.error({ err: errorMessage(err) }, `Model '${slot.id}' failed to start`);
+      slot.rejectWaiters(err as Error);
+    } finally {
+      slot.startAbort = undefined;
+    }
+  }
+
+  /** Stops a model that is ready and has nothing in flight (callers make sure of that). */
+  stop(slot: Slot, reason: string): Promise<void> {
+    if (slot.status !== 'ready') return slot.operation ?? Promise.resolve();
+    const { ctx } = this;
+    const containerId = slot.containerId!;
+    const log = ctx.log.child({ model: slot.id, containerId: short(containerId) });
+    log.info({ reason }, `Stopping model '${slot.id}' (${reason})`);
+    slot.transition('stopping');
+    slot.clearIdleTimer();
+    const startedAt = ctx.now();
+    slot.operation = stopModelContainer(ctx.runtime, containerId, slot.model.stopTimeoutMs)
+      .then(
+        () => {
+          slot.markStopped();
+          log.info({ durationMs: ctx.now() - startedAt }, `Stopped model '${slot.id}' in ${ctx.now() - startedAt} ms`);
+        },
+        (err) => {
+          slot.markFailed(errorMessage(err));
+          log.error({ err: errorMessage(err) }, `Could not stop model '${slot.id}'; check the engine`);
+        },
+      )
+      .finally(() => ctx.schedule());
+    return slot.operation;
+  }
+
+  /** Drains a ready model (new requests queue meanwhile) and stops it. */
+  async drainAndStop(slot: Slot, drainingFor: 'unload' | 'reload', reason: string): Promise<void> {
+    if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
+    if (slot.status !== 'ready') return;
+    slot.drainingFor = drainingFor;
+    slot.clearIdleTimer();
+    await slot.drained();
+    await this.stop(slot, reason);
+  }
+
+  armIdleTimer(slot: Slot): void {
+    if (slot.model.baseline || slot.status !== 'ready') return; // baselines stay until something needs their GPUs
+    slot.armIdleTimer(slot.model.ttlMs, () => {
+      if (slot.inFlight > 0 || slot.hasWaiters() || slot.status !== 'ready') return;
+      void this.stop(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`);
+    });
+  }
+}

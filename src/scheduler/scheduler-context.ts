@@ -1,0 +1,31 @@
+// What the scheduler's parts share: the lease handed to requests, and the context through which
+// the lifecycle, the engine watch and config reloads reach the scheduler's state.
+import type { Logger } from 'pino';
+import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
+import type { ContainerRuntime, Endpoint } from '../runtime/container-runtime.js';
+import type { GpuBudget } from './gpu-budget.js';
+import type { ModelSlot } from './model-slot.js';
+
+export interface Lease {
+  readonly model: ModelConfig;
+  readonly endpoint: Endpoint;
+  readonly containerId: string;
+  /** Fires when the model goes away under this request (forced unload, crash). */
+  readonly signal: AbortSignal;
+  /** Ends the request: idempotent. The idle TTL starts when the last lease of a model is released. */
+  release(): void;
+}
+
+export type Slot = ModelSlot<Lease>;
+
+export interface SchedulerContext {
+  readonly runtime: ContainerRuntime;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly slots: Map<string, Slot>;
+  config(): SwapdockConfig;
+  budget(): GpuBudget;
+  isShuttingDown(): boolean;
+  /** Re-evaluates queues and loads after any change. */
+  schedule(): void;
+}
