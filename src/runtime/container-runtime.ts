@@ -65,6 +65,25 @@ export interface PullProgress {
   fraction?: number;
 }
 
+export type ContainerEventKind = 'died' | 'removed';
+
+/** A managed container died (crashed, was stopped or killed) or was removed, as the engine reported it. */
+export interface ContainerEvent {
+  kind: ContainerEventKind;
+  containerId: string;
+  labels: Record<string, string>;
+  /** 'died' only, when the engine reported it. */
+  exitCode?: number;
+  /** 'died' only, when known: Docker reports OOM kills; Podman's compat API does not (exit 137 is the only hint). */
+  oomKilled?: boolean;
+  /** When the engine saw it, ms since the epoch. */
+  at: number;
+}
+
+export interface EventSubscription {
+  close(): void;
+}
+
 export interface ContainerRuntime {
   engineInfo(): Promise<EngineInfo>;
   /** Makes the image present per `spec.pull`; throws ImageUnavailableError when it cannot. */
@@ -83,4 +102,13 @@ export interface ContainerRuntime {
   list(labels: Record<string, string>): Promise<ContainerInfo[]>;
   /** The last `lines` lines of the container's stdout and stderr, oldest first. */
   logs(id: string, lines: number): Promise<string[]>;
+  /**
+   * Streams die/remove events of containers carrying all `labels`. Reconnects by itself (with
+   * `since`) after the engine restarts, and calls onReconnect so the caller can re-list;
+   * onDisconnect tells that the engine is unreachable (called once per outage).
+   */
+  watch(
+    labels: Record<string, string>,
+    handlers: { onEvent(e: ContainerEvent): void; onDisconnect?(err: Error): void; onReconnect?(): void },
+  ): EventSubscription;
 }

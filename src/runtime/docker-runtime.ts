@@ -1,13 +1,14 @@
 // ContainerRuntime over the Docker Engine API (dockerode), for Docker and for Podman's
-// Docker-compatible API. This is the only file that reads raw engine JSON; everything else
-// sees ContainerInfo. Engine quirks handled here are documented in shared/docs/engines.md.
+// Docker-compatible API. This file and its events half, docker-events.ts (watch), are the only
+// ones that read raw engine JSON; everything else sees ContainerInfo and ContainerEvent. Engine
+// quirks handled here are documented in shared/docs/engines.md.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, PullProgress,
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, PullProgress,
 } from './container-runtime.js';
 import { EngineError, errorMessage } from '../errors.js';
 import {
@@ -15,6 +16,7 @@ import {
 } from './runtime-errors.js';
 import { retryUntil, RetryTimeoutError } from '../util/retry-until.js';
 import { CONTAINER_PORT_LABEL, compatCreateBody, libpodCreateBody } from './docker-create-body.js';
+import { watchEngineEvents } from './docker-events.js';
 
 /** Spec labels are matched by this suffix (`io.swapdock.spec-hash`, see labels.ts) unless `specHashLabel` is given. */
 export const SPEC_HASH_LABEL_SUFFIX = 'spec-hash';
@@ -308,6 +310,20 @@ export class DockerRuntime implements ContainerRuntime {
     // dockerode parses a body that happens to be JSON; logs are text.
     const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
     return demux(buf).split('\n').map((l) => l.replace(/\r$/, '')).filter((l, i, all) => l !== '' || i < all.length - 1).slice(-lines);
+  }
+
+  watch(
+    labels: Record<string, string>,
+    handlers: { onEvent(e: ContainerEvent): void; onDisconnect?(err: Error): void; onReconnect?(): void },
+  ): EventSubscription {
+    return watchEngineEvents({
+      docker: this.docker,
+      log: this.log,
+      engineKind: async () => (await this.engineKind()).kind,
+      inspect: (id) => this.inspect(id),
+      wrap: (err) => this.wrap(err, 'watch container events'),
+      unreachable: (reason) => new EngineUnavailableError(this.target, reason),
+    }, labels, handlers);
   }
 }
 

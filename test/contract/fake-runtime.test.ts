@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
-import type { ContainerSpec } from '../../src/runtime/container-runtime.js';
+import type { ContainerEvent, ContainerSpec } from '../../src/runtime/container-runtime.js';
 import { LABEL_SPEC_HASH } from '../../src/runtime/labels.js';
 import { GpuUnsupportedError, ImageUnavailableError } from '../../src/runtime/runtime-errors.js';
 import { waitForReady } from '../../src/runtime/wait-for-ready.js';
@@ -10,7 +10,10 @@ import { runtimeContract } from './runtime-contract.js';
 
 runtimeContract('FakeRuntime contract', async () => {
   const runtime = new FakeRuntime();
-  return { runtime, image: 'fake-model:latest', labels: { 'io.swapdock.test': 'contract' }, cleanup: () => runtime.shutdown() };
+  return {
+    runtime, image: 'fake-model:latest', labels: { 'io.swapdock.test': 'contract' }, cleanup: () => runtime.shutdown(),
+    removeByHand: (id) => runtime.removeByHand(id),
+  };
 });
 
 const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
@@ -56,4 +59,40 @@ test('FakeRuntime images: a pretend registry serves pulls with progress; create 
   assert.ok(runtime.images.has('remote:1'));
   assert.ok(progress.length > 0);
   await assert.rejects(runtime.ensureImage(spec({ image: 'other:1', pull: 'always' })), ImageUnavailableError);
+});
+
+test('FakeRuntime kill, simulateOom and removeByHand: died events with 137 / oomKilled, removed; not counted as calls', async (t) => {
+  const runtime = new FakeRuntime();
+  t.after(() => runtime.shutdown());
+  const events: ContainerEvent[] = [];
+  const sub = runtime.watch({ [LABEL_SPEC_HASH]: 'h' }, { onEvent: (e) => events.push(e) });
+  t.after(() => sub.close());
+  const ready = async (id: string) => {
+    const info = await runtime.start(id);
+    await waitForReady({ runtime, containerId: id, endpoint: info.endpoint!, healthPath: '/health', timeoutMs: 5_000 });
+  };
+  const settle = () => new Promise((r) => setImmediate(r));
+  const { id } = await runtime.create(spec());
+
+  await ready(id);
+  await runtime.kill(id);
+  await settle();
+  assert.deepEqual(events.map((e) => [e.kind, e.exitCode, e.oomKilled]), [['died', 137, false]]);
+  assert.deepEqual([(await runtime.inspect(id))?.exitCode, (await runtime.inspect(id))?.oomKilled], [137, false]);
+
+  await ready(id);
+  await runtime.simulateOom(id);
+  await settle();
+  assert.deepEqual(events.map((e) => [e.kind, e.exitCode, e.oomKilled]).at(-1), ['died', 137, true]);
+  assert.equal((await runtime.inspect(id))?.oomKilled, true);
+
+  await ready(id);
+  assert.equal((await runtime.inspect(id))?.oomKilled, undefined, 'a restart clears it (and it is only reported once exited)');
+  await runtime.removeByHand(id);
+  await settle();
+  assert.deepEqual(events.slice(-2).map((e) => [e.kind, e.exitCode, e.oomKilled]), [['died', 137, false], ['removed', undefined, undefined]]);
+  assert.ok(events.every((e) => e.containerId === id && e.labels[LABEL_SPEC_HASH] === 'h'));
+  assert.equal(await runtime.inspect(id), undefined);
+  assert.deepEqual(runtime.calls, { create: 1, start: 3, stop: 0, remove: 0 });
+  await assert.rejects(runtime.kill(id), /not running/);
 });

@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import Docker from 'dockerode';
 import { request } from 'undici';
-import type { ContainerInfo, ContainerRuntime, ContainerSpec } from '../../src/runtime/container-runtime.js';
+import type {
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, EventSubscription,
+} from '../../src/runtime/container-runtime.js';
 import {
   ContainerConflictError, ContainerExitedError, ImageUnavailableError, ReadinessTimeoutError,
 } from '../../src/runtime/runtime-errors.js';
@@ -25,6 +27,8 @@ export interface RuntimeUnderTest {
   /** Per-run labels put on every container the suite creates (cleanup selects by them). */
   labels: Record<string, string>;
   cleanup: () => Promise<void>;
+  /** Force-removes a container behind the runtime's back (`docker rm -f`); default: runtime.remove. */
+  removeByHand?: (id: string) => Promise<void>;
 }
 
 const CASE_LABEL = 'io.swapdock.contract-case';
@@ -55,6 +59,7 @@ export async function engineRuntimeUnderTest(engine: 'docker' | 'podman', t: Tes
     image: await ensureFakeModelImage({ socketPath }),
     labels,
     cleanup: async () => void (await cleanupByLabel(socketPath, labels)),
+    removeByHand: async (id) => void (await new Docker({ socketPath }).getContainer(id).remove({ force: true, v: true })),
   };
 }
 
@@ -115,6 +120,50 @@ export function runtimeContract(
     };
     const started = async (over: Partial<ContainerSpec> = {}) => runtime.start((await runtime.create(spec(over))).id);
     const ms = (t0: number) => Math.round(performance.now() - t0);
+    const subscriptions: EventSubscription[] = [];
+    /** Records the events of containers carrying `labels`; `next` waits for the next one matching. */
+    const watchEvents = (labels: Record<string, string>) => {
+      const events: (ContainerEvent & { receivedAt: number })[] = [];
+      const waiters = new Set<() => void>();
+      const sub = runtime.watch(labels, {
+        onEvent: (e) => {
+          events.push({ ...e, receivedAt: performance.now() });
+          waiters.forEach((w) => w());
+        },
+      });
+      subscriptions.push(sub);
+      let seen = 0;
+      const next = (pred: (e: ContainerEvent) => boolean, timeoutMs = 5_000) =>
+        new Promise<ContainerEvent & { receivedAt: number }>((resolve, reject) => {
+          const check = () => {
+            for (; seen < events.length; seen++) {
+              const e = events[seen]!;
+              if (pred(e)) {
+                seen++;
+                finish();
+                return resolve(e);
+              }
+            }
+          };
+          const timer = setTimeout(() => {
+            finish();
+            reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`));
+          }, timeoutMs);
+          const finish = () => {
+            clearTimeout(timer);
+            waiters.delete(check);
+          };
+          waiters.add(check);
+          check();
+        });
+      return { events, sub, next };
+    };
+    const crash = async (info: ContainerInfo) => {
+      const res = await request(`http://${info.endpoint!.host}:${info.endpoint!.port}/fake/crash`, { method: 'POST' });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      return performance.now();
+    };
 
     try {
       await suite.test('create + start: running, with an endpoint whose /health answers 200', async (t) => {
@@ -319,6 +368,67 @@ export function runtimeContract(
         await runtime.remove(info.id);
       });
 
+      await suite.test("watch: a crash is a 'died' event with exit code 3 and the container's labels within 2 s", async (t) => {
+        const s = spec();
+        const watcher = watchEvents({ ...setup.labels, [CASE_LABEL]: s.labels[CASE_LABEL]! });
+        const info = await runtime.start((await runtime.create(s)).id);
+        await ready(info);
+        const crashedAt = await crash(info);
+        const died = await watcher.next((e) => e.kind === 'died', 2_000);
+        const latency = Math.round(died.receivedAt - crashedAt);
+        t.diagnostic(`crash -> 'died' delivered: ${latency} ms`);
+        assert.ok(latency <= 2_000, `delivered after ${latency} ms`);
+        assert.equal(died.containerId, info.id);
+        assert.equal(died.exitCode, 3);
+        assert.notEqual(died.oomKilled, true);
+        assert.deepEqual(died.labels, s.labels);
+        assert.ok(Math.abs(died.at - Date.now()) < 60_000, `at ${died.at} is a ms timestamp`);
+        watcher.sub.close();
+        await runtime.remove(info.id);
+      });
+
+      await suite.test("watch: a container removed by hand is 'died' then 'removed'; a stop is 'died' too", async () => {
+        const s = spec();
+        const watcher = watchEvents({ ...setup.labels, [CASE_LABEL]: s.labels[CASE_LABEL]! });
+        const stopped = await runtime.start((await runtime.create(s)).id);
+        await ready(stopped);
+        await runtime.stop(stopped.id, 5_000);
+        const died = await watcher.next((e) => e.containerId === stopped.id);
+        assert.equal(died.kind, 'died');
+        assert.equal(typeof died.exitCode, 'number');
+        await runtime.start(stopped.id);
+        await (setup.removeByHand ?? ((id: string) => runtime.remove(id)))(stopped.id);
+        const kinds = [(await watcher.next(() => true)).kind, (await watcher.next(() => true)).kind];
+        assert.deepEqual(kinds, ['died', 'removed']);
+        assert.equal(watcher.events.at(-1)?.containerId, stopped.id);
+        assert.deepEqual(watcher.events.at(-1)?.labels, s.labels);
+        watcher.sub.close();
+      });
+
+      await suite.test('watch: events of containers without all the labels are not delivered; close() stops delivery', async () => {
+        const [sa, sb] = [spec(), spec()];
+        const all = watchEvents(setup.labels);
+        const onlyA = watchEvents({ ...setup.labels, [CASE_LABEL]: sa.labels[CASE_LABEL]! });
+        const onlyB = watchEvents({ ...setup.labels, [CASE_LABEL]: sb.labels[CASE_LABEL]! });
+        const wrongValue = watchEvents({ ...setup.labels, [CASE_LABEL]: `${sa.labels[CASE_LABEL]}-other` });
+        const [a, b] = await Promise.all([sa, sb].map(async (x) => runtime.start((await runtime.create(x)).id)));
+        await Promise.all([ready(a!), ready(b!)]);
+        await crash(b!);
+        assert.equal((await onlyB.next((e) => e.kind === 'died')).containerId, b!.id);
+        await all.next((e) => e.containerId === b!.id);
+        onlyA.sub.close();
+        await crash(a!);
+        await all.next((e) => e.containerId === a!.id && e.kind === 'died');
+        await runtime.remove(a!.id);
+        await all.next((e) => e.containerId === a!.id && e.kind === 'removed');
+        await new Promise((r) => setTimeout(r, 300)); // time for a stray event to arrive
+        assert.deepEqual(onlyA.events, [], 'A saw nothing: B has other labels, and A was closed before A crashed');
+        assert.deepEqual(wrongValue.events, []);
+        assert.deepEqual(onlyB.events.map((e) => e.containerId), [b!.id]);
+        [all, onlyB, wrongValue].forEach((w) => w.sub.close());
+        await runtime.remove(b!.id);
+      });
+
       await suite.test("ensureImage with pull 'always' uses the local image when the pull fails", async () => {
         await runtime.ensureImage(spec({ pull: 'always' }));
       });
@@ -332,6 +442,7 @@ export function runtimeContract(
         });
       });
     } finally {
+      subscriptions.forEach((sub) => sub.close());
       await setup.cleanup();
     }
   });

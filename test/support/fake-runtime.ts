@@ -3,6 +3,8 @@
 // child process on a free 127.0.0.1 port, so readiness probes and proxying work for real.
 // Differences from an engine: no network namespaces (a spec's `network` is ignored and the
 // endpoint is always 127.0.0.1), `command`/`entrypoint`/`volumes` are recorded but unused.
+// Events (watch): 'died' when a child process exits for any reason, 'removed' on removal, like
+// the engines; kill/simulateOom/removeByHand make crashes and outside interference happen.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +12,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, PullProgress,
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, PullProgress,
 } from '../../src/runtime/container-runtime.js';
 import { specHashLabelKey } from '../../src/runtime/docker-runtime.js';
 import {
@@ -31,11 +33,14 @@ export interface FakeRuntimeOptions {
   serverPath?: string;
 }
 
+type WatchHandlers = Parameters<ContainerRuntime['watch']>[1];
+
 interface FakeContainer {
   id: string;
   spec: ContainerSpec;
   state: ContainerState;
   exitCode?: number;
+  oomKilled?: boolean;
   port?: number;
   child?: ChildProcess;
   exited?: Promise<void>;
@@ -77,6 +82,7 @@ export class FakeRuntime implements ContainerRuntime {
   readonly containers = new Map<string, FakeContainer>();
   private readonly failures = new Map<FakeOp, Error[]>();
   private readonly opts: FakeRuntimeOptions;
+  private readonly eventWatchers = new Set<{ labels: Record<string, string>; handlers: WatchHandlers; open: boolean }>();
 
   constructor(opts: FakeRuntimeOptions = {}) {
     this.opts = opts;
@@ -100,7 +106,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   private info(c: FakeContainer): ContainerInfo {
     const info: ContainerInfo = { id: c.id, name: c.spec.name, state: c.state, labels: { ...c.spec.labels } };
-    if (c.state === 'exited' || c.state === 'dead') Object.assign(info, { exitCode: c.exitCode, oomKilled: false });
+    if (c.state === 'exited' || c.state === 'dead') Object.assign(info, { exitCode: c.exitCode, oomKilled: c.oomKilled ?? false });
     if (c.state === 'running' && c.port) info.endpoint = { host: '127.0.0.1', port: c.port };
     return info;
   }
@@ -180,6 +186,7 @@ export class FakeRuntime implements ContainerRuntime {
     c.child = child;
     c.state = 'running';
     c.exitCode = undefined;
+    c.oomKilled = undefined;
     // 'close' (not 'exit'): the output is all read by then, as an engine's logs are once it reports the exit.
     c.exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
@@ -187,6 +194,7 @@ export class FakeRuntime implements ContainerRuntime {
         c.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
         c.state = 'exited';
         c.child = undefined;
+        this.emit(c, { kind: 'died', exitCode: c.exitCode, oomKilled: c.oomKilled ?? false });
         resolve();
       });
     });
@@ -229,6 +237,10 @@ export class FakeRuntime implements ContainerRuntime {
   async remove(id: string): Promise<void> {
     this.calls.remove++;
     this.maybeFail('remove');
+    await this.forceRemove(id);
+  }
+
+  private async forceRemove(id: string): Promise<void> {
     const c = this.find(id);
     if (!c) return;
     c.removing ??= (async () => {
@@ -239,6 +251,7 @@ export class FakeRuntime implements ContainerRuntime {
       }
       c.state = 'removing';
       this.containers.delete(c.id);
+      this.emit(c, { kind: 'removed' });
     })();
     await c.removing;
   }
@@ -253,6 +266,49 @@ export class FakeRuntime implements ContainerRuntime {
   async logs(id: string, lines: number): Promise<string[]> {
     this.maybeFail('logs');
     return this.find(id)?.logs.slice(-lines) ?? [];
+  }
+
+  watch(labels: Record<string, string>, handlers: WatchHandlers): EventSubscription {
+    const watcher = { labels: { ...labels }, handlers, open: true };
+    this.eventWatchers.add(watcher);
+    return {
+      close: () => {
+        watcher.open = false;
+        this.eventWatchers.delete(watcher);
+      },
+    };
+  }
+
+  /** Delivered asynchronously, as from an engine, to the watchers whose labels the container carries. */
+  private emit(c: FakeContainer, e: Pick<ContainerEvent, 'kind' | 'exitCode' | 'oomKilled'>): void {
+    const event: ContainerEvent = { ...e, containerId: c.id, labels: { ...c.spec.labels }, at: Date.now() };
+    for (const w of this.eventWatchers) {
+      if (!Object.entries(w.labels).every(([k, v]) => c.spec.labels[k] === v)) continue;
+      queueMicrotask(() => {
+        if (w.open) w.handlers.onEvent(structuredClone(event));
+      });
+    }
+  }
+
+  /** Simulates a crash: sends `signal` to the running server (exit code 128 + signal number) and waits for its exit. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const c = this.find(id);
+    if (!c?.child) throw new Error(`FakeRuntime.kill: container ${id} is not running`);
+    c.child.kill(signal);
+    await c.exited;
+  }
+
+  /** Simulates the kernel's OOM killer: SIGKILL, exit code 137, and inspect reports oomKilled. */
+  async simulateOom(id: string): Promise<void> {
+    const c = this.find(id);
+    if (!c?.child) throw new Error(`FakeRuntime.simulateOom: container ${id} is not running`);
+    c.oomKilled = true;
+    await this.kill(id, 'SIGKILL');
+  }
+
+  /** Someone ran `docker rm -f` outside swapdock: like remove, but not counted in `calls`, and no injected failures. */
+  async removeByHand(id: string): Promise<void> {
+    await this.forceRemove(id);
   }
 
   /** Kills every child and forgets all containers (test teardown). */
