@@ -1,12 +1,13 @@
 // The Node request listener. Inference POSTs take a direct path — raw Node request in, upstream
-// body piped out — because building a WHATWG Request/Response per call costs several times the
-// proxy's whole latency budget (shared/docs/performance.md). Everything else goes through Hono.
+// response written out chunk by chunk as undici parses it (NodeResponseSink) — because building a
+// WHATWG Request/Response per call costs several times the proxy's whole latency budget
+// (shared/docs/performance.md). Everything else goes through Hono.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
-import { pipeUpstreamToNode } from '../proxy/node-response.js';
+import { NodeResponseSink } from '../proxy/node-response.js';
 import type { AppEnv } from './create-app.js';
 import { INFERENCE_PATHS } from './create-app.js';
 import { renderError } from './error-response.js';
@@ -31,24 +32,25 @@ async function forwardInference(req: IncomingMessage, res: ServerResponse, deps:
   const started = performance.now();
   const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
   const abort = new AbortController();
-  let model: string | undefined;
+  const sink = new NodeResponseSink(res, requestId);
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort(new Error('the client closed the connection'));
+    if (!res.writableFinished) {
+      const reason = new Error('the client closed the connection');
+      abort.abort(reason); // a wait for the model or for a connection
+      sink.clientGone(reason); // the upstream request, once it is out
+    }
     logRequest(deps.log, {
       requestId,
       method: 'POST',
       path: pathOf(req.url),
       status: res.writableFinished ? res.statusCode : 499,
       durationMs: performance.now() - started,
-      model,
+      model: sink.modelId,
     });
   });
   try {
     const body = await readNodeBody(req);
-    const upstream = await deps.proxy.open({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal });
-    model = upstream.model.id;
-    res.setHeader('x-request-id', requestId);
-    pipeUpstreamToNode(upstream, res);
+    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal }, sink);
   } catch (err) {
     if (abort.signal.aborted || res.headersSent) return; // nobody left to tell
     const rendered = renderError(err, 'openai');

@@ -1,9 +1,12 @@
 // The forwarding core, free of any HTTP framework: validate the body, resolve the model, make it
-// ready, and open the upstream request. Adapters (node-response.ts, the Hono route) write the
-// upstream response out; the lease is released when the upstream body closes, however it ends.
+// ready, and send the upstream request. Two ways out: `open()` returns the upstream body as a
+// stream (the Hono route), `forward()` hands it to a sink as undici parses it, with no stream in
+// between (the Node fast path, node-response.ts). Either way the lease is released exactly once,
+// when the upstream response ends, however it ends.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
 import type { ModelConfig } from '../config/schema.js';
 import { BadRequestError, UpstreamError, errorMessage } from '../errors.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
@@ -27,6 +30,27 @@ export interface UpstreamResponse {
   body: Readable;
 }
 
+/** Flow control of one upstream response, for a sink (undici's DispatchController satisfies it). */
+export interface UpstreamControl {
+  /** Stops reading the upstream until resume(): the client is slower than the backend. */
+  pause(): void;
+  resume(): void;
+  /** Cancels the upstream request; the sink hears no more of it, except onBroken if the head was out. */
+  abort(reason: Error): void;
+}
+
+/** Receives an upstream response from `forward()`, chunk by chunk as undici parses it. */
+export interface UpstreamSink {
+  /** The request is on its way on a connection; `control.abort` cancels it (e.g. the client left). */
+  onStart(control: UpstreamControl): void;
+  /** Status and headers, hop-by-hop ones removed. May throw (nothing was sent): forward() rejects with that error. */
+  onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void;
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+  /** The upstream failed after onHead: the response is incomplete. */
+  onBroken(err: Error): void;
+}
+
 // Hop-by-hop headers belong to one connection, never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -46,6 +70,40 @@ export class InferenceProxy {
   constructor(
     private readonly deps: { scheduler: Scheduler; resolver: ModelResolver; pools: UpstreamPools; log: Logger },
   ) {}
+
+  /**
+   * Sends the request upstream and delivers the response to `sink`. Resolves with the model once
+   * the head went to the sink; rejects, having called nothing on the sink but maybe onStart, when
+   * there is no upstream response: bad body, unknown model, failed start, unreachable backend
+   * (UpstreamError), or the client left (the abort reason).
+   */
+  async forward(request: ProxyRequest, sink: UpstreamSink): Promise<ModelConfig> {
+    const { model, body } = this.prepareBody(request.body);
+    const lease = await this.deps.scheduler.acquire(model.id, request.signal);
+    const headers = forwardableHeaders(request.headers);
+    headers['content-length'] = String(body.length);
+    return new Promise<ModelConfig>((resolve, reject) => {
+      const handler = new ForwardHandler(lease, sink, request.signal, resolve, reject, (err) => this.failureFor(lease, err));
+      // A forced unload cuts the request, wherever it is (ended by the handler's last event).
+      lease.signal.addEventListener('abort', handler.onLeaseAbort, { once: true });
+      try {
+        // Errors from here on reach handler.onResponseError, which releases the lease.
+        this.deps.pools.get(lease.endpoint).dispatch({ method: request.method as 'POST', path: request.path, headers, body }, handler);
+      } catch (err) {
+        handler.end();
+        void this.failureFor(lease, err).then(reject);
+      }
+    });
+  }
+
+  /**
+   * The error for a backend that did not answer: when its container has died (engines report that
+   * a moment later), the crash, with its cause and logs; otherwise an unreachable upstream (502).
+   */
+  private async failureFor(lease: Lease, err: unknown): Promise<Error> {
+    const crash = await this.deps.scheduler.verifyAlive(lease.model.id, lease.containerId);
+    return crash ?? new UpstreamError(lease.model.id, errorMessage(err));
+  }
 
   async open(request: ProxyRequest): Promise<UpstreamResponse> {
     const { model, body } = this.prepareBody(request.body);
@@ -95,7 +153,7 @@ export class InferenceProxy {
       });
     } catch (err) {
       if (request.signal.aborted) throw err;
-      throw new UpstreamError(lease.model.id, errorMessage(err));
+      throw await this.failureFor(lease, err);
     }
     const upstream = response.body as unknown as Readable;
     // 'close' fires on end, error and destroy alike: the single place a lease ends.
@@ -106,5 +164,68 @@ export class InferenceProxy {
       headers: forwardableHeaders(response.headers),
       body: upstream,
     };
+  }
+}
+
+/** undici handler for forward(): passes each event on to the sink and ends the lease. */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private headSent = false;
+  private headError: Error | undefined;
+
+  constructor(
+    private readonly lease: Lease,
+    private readonly sink: UpstreamSink,
+    private readonly signal: AbortSignal,
+    private readonly resolve: (model: ModelConfig) => void,
+    private readonly reject: (err: unknown) => void,
+    private readonly explainFailure: (err: Error) => Promise<Error>,
+  ) {}
+
+  readonly onLeaseAbort = () => this.controller?.abort(this.lease.signal.reason as Error);
+
+  /** Releases the lease; called once, by the last event undici delivers. */
+  end(): void {
+    this.lease.signal.removeEventListener('abort', this.onLeaseAbort);
+    this.lease.release();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // The client may have left, or the model been unloaded, while the request waited for a connection.
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+    else if (this.lease.signal.aborted) controller.abort(this.lease.signal.reason as Error);
+    else this.sink.onStart(controller);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx: informational, the real head follows
+    try {
+      this.sink.onHead(this.lease.model, statusCode, forwardableHeaders(headers), controller);
+    } catch (err) {
+      this.headError = err as Error;
+      controller.abort(err as Error);
+      return;
+    }
+    this.headSent = true;
+    this.resolve(this.lease.model);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.sink.onData(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.sink.onEnd();
+    this.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.end();
+    if (this.headSent) this.sink.onBroken(err);
+    else if (this.headError) this.reject(this.headError);
+    else if (this.signal.aborted) this.reject(err);
+    else if (this.lease.signal.aborted) this.reject(this.lease.signal.reason);
+    else void this.explainFailure(err).then(this.reject);
   }
 }
