@@ -13,10 +13,18 @@ import { INFERENCE_PATHS } from './create-app.js';
 import { renderError } from './error-response.js';
 import { readNodeBody } from './read-body.js';
 import { logRequest, newRequestId } from './request-log.js';
+import type { ModelConfig } from '../config/schema.js';
+
+export interface NodeListenerDeps {
+  proxy: InferenceProxy;
+  log: Logger;
+  /** Interval of SSE comments to a streaming request waiting for its model (queue.heartbeat). */
+  heartbeatMs: () => number;
+}
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createNodeListener(app: Hono<AppEnv>, deps: { proxy: InferenceProxy; log: Logger }): NodeListener {
+export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): NodeListener {
   const viaHono = getRequestListener(app.fetch);
   const fastPaths = new Set<string>(INFERENCE_PATHS);
   return function handleRequest(req, res) {
@@ -28,7 +36,7 @@ export function createNodeListener(app: Hono<AppEnv>, deps: { proxy: InferencePr
   };
 }
 
-async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: { proxy: InferenceProxy; log: Logger }) {
+async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: NodeListenerDeps) {
   const started = performance.now();
   const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
   const abort = new AbortController();
@@ -50,10 +58,16 @@ async function forwardInference(req: IncomingMessage, res: ServerResponse, deps:
   });
   try {
     const body = await readNodeBody(req);
-    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal }, sink);
+    const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());
+    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal, onStreamWait }, sink);
   } catch (err) {
-    if (abort.signal.aborted || res.headersSent) return; // nobody left to tell
+    if (abort.signal.aborted) return; // nobody left to tell
     const rendered = renderError(err, 'openai');
+    if (sink.answeredEarly) {
+      deps.log.warn({ requestId, err: (err as Error).message }, 'Request failed after its stream began; sent as an error event');
+      return sink.failEarly(rendered.body);
+    }
+    if (res.headersSent) return;
     if (rendered.status >= 500) deps.log.warn({ requestId, err: (err as Error).message }, 'Request failed');
     res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
   }

@@ -21,6 +21,8 @@ export interface ProxyRequest {
   body: Buffer;
   /** Fires when the client goes away: cancels the wait for a model and the upstream request. */
   signal: AbortSignal;
+  /** Called when a streaming request (`"stream": true`) has to wait for its model. */
+  onStreamWait?: (model: ModelConfig) => void;
 }
 
 export interface UpstreamResponse {
@@ -78,8 +80,10 @@ export class InferenceProxy {
    * (UpstreamError), or the client left (the abort reason).
    */
   async forward(request: ProxyRequest, sink: UpstreamSink): Promise<ModelConfig> {
-    const { model, body } = this.prepareBody(request.body);
-    const lease = await this.deps.scheduler.acquire(model.id, request.signal);
+    const { model, body, streaming } = this.prepareBody(request.body);
+    const acquired = this.deps.scheduler.acquire(model.id, request.signal);
+    if (streaming && acquired instanceof Promise) request.onStreamWait?.(model);
+    const lease = await acquired;
     const headers = forwardableHeaders(request.headers);
     headers['content-length'] = String(body.length);
     return new Promise<ModelConfig>((resolve, reject) => {
@@ -117,7 +121,7 @@ export class InferenceProxy {
   }
 
   /** Parses the JSON body, resolves `model`, and rewrites it to the backend's name when needed. */
-  prepareBody(raw: Buffer): { model: ModelConfig; body: Buffer } {
+  prepareBody(raw: Buffer): { model: ModelConfig; body: Buffer; streaming: boolean } {
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.toString('utf8'));
@@ -133,9 +137,10 @@ export class InferenceProxy {
     }
     const model = this.deps.resolver.resolve(name);
     const upstreamName = upstreamNameOf(model);
-    if (upstreamName === name) return { model, body: raw };
+    const streaming = (parsed as { stream?: unknown }).stream === true;
+    if (upstreamName === name) return { model, body: raw, streaming };
     (parsed as { model: string }).model = upstreamName;
-    return { model, body: Buffer.from(JSON.stringify(parsed)) };
+    return { model, body: Buffer.from(JSON.stringify(parsed)), streaming };
   }
 
   private async send(lease: Lease, request: ProxyRequest, body: Buffer): Promise<UpstreamResponse> {

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/schema.js';
 import type { UpstreamControl, UpstreamSink } from './inference-proxy.js';
-import { isEventStream, streamErrorEvent } from './stream-errors.js';
+import { isEventStream, sseEvent, streamErrorEvent } from './stream-errors.js';
 
 export class NodeResponseSink implements UpstreamSink {
   /** Set once the upstream head arrived (the model that answered), for the request log. */
@@ -15,6 +15,10 @@ export class NodeResponseSink implements UpstreamSink {
   private control: UpstreamControl | undefined;
   private sse = false;
   private readonly resume = () => this.control?.resume();
+  /** Set when SSE headers went out early, while the request waited for its model. */
+  private waiting?: { heartbeat: NodeJS.Timeout; started: number };
+  /** After an early head: a non-SSE upstream answer, collected to be sent as one event. */
+  private wrapped?: { statusCode: number; chunks: Buffer[] };
 
   constructor(
     private readonly res: ServerResponse,
@@ -30,9 +34,45 @@ export class NodeResponseSink implements UpstreamSink {
     this.control = control;
   }
 
+  /**
+   * The request must wait for its model: send SSE headers and a comment at once, then a comment
+   * every `heartbeatMs`, so clients with read timeouts keep the connection while a model loads.
+   */
+  beginWaiting(model: ModelConfig, heartbeatMs: number): void {
+    if (this.res.headersSent) return;
+    this.modelId = model.id;
+    this.sse = true;
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': this.requestId });
+    this.res.write(`: swapdock: waiting for model '${model.id}' to be ready\n\n`);
+    const started = Date.now();
+    const heartbeat = setInterval(() => {
+      this.res.write(`: swapdock: still waiting for '${model.id}' (${Math.round((Date.now() - started) / 1000)} s)\n\n`);
+    }, heartbeatMs);
+    heartbeat.unref();
+    this.waiting = { heartbeat, started };
+    this.res.once('close', () => clearInterval(heartbeat));
+  }
+
+  /** Headers already went out: whatever the outcome, it must be told as SSE events. */
+  get answeredEarly(): boolean {
+    return this.waiting !== undefined;
+  }
+
+  /** Ends an early-answered stream with an error event (a failed load, a full queue…). */
+  failEarly(errorBody: string): void {
+    if (this.waiting) clearInterval(this.waiting.heartbeat);
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseEvent(errorBody));
+  }
+
   onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void {
     this.control = control;
     this.modelId = model.id;
+    if (this.waiting) {
+      clearInterval(this.waiting.heartbeat);
+      // Our own SSE head is out: pass an SSE answer through; wrap anything else as one event.
+      if (statusCode !== 200 || !isEventStream(headers)) this.wrapped = { statusCode, chunks: [] };
+      return;
+    }
     this.sse = isEventStream(headers);
     // The backend's own x-request-id, if it sends one, wins (as writeHead wins over setHeader).
     headers['x-request-id'] ??= this.requestId;
@@ -41,6 +81,7 @@ export class NodeResponseSink implements UpstreamSink {
   }
 
   onData(chunk: Buffer): void {
+    if (this.wrapped) return void this.wrapped.chunks.push(chunk);
     // Backpressure: a slow client pauses the upstream instead of buffering the answer here.
     if (!this.res.write(chunk)) {
       this.control?.pause();
@@ -49,7 +90,11 @@ export class NodeResponseSink implements UpstreamSink {
   }
 
   onEnd(): void {
-    this.res.end();
+    if (!this.wrapped) return void this.res.end();
+    const body = Buffer.concat(this.wrapped.chunks).toString('utf8');
+    if (this.wrapped.statusCode >= 400) {
+      this.res.end(sseEvent(body.trim().startsWith('{') ? body : JSON.stringify({ error: { message: body, type: 'upstream_error', code: `upstream_${this.wrapped.statusCode}` } })));
+    } else this.res.end(`${sseEvent(body)}data: [DONE]\n\n`);
   }
 
   onBroken(err: Error): void {

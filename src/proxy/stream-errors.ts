@@ -15,3 +15,8 @@ export function streamErrorEvent(modelId: string, err: unknown): string {
   };
   return `data: ${JSON.stringify({ error })}\n\n`;
 }
+
+/** One SSE `data:` event; a JSON body is written on one line. */
+export function sseEvent(json: string): string {
+  return `data: ${json.replace(/\n/g, '')}\n\n`;
+}
