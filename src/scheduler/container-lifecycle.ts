@@ -7,6 +7,8 @@ import type { ContainerRuntime, ContainerSpec, Endpoint } from '../runtime/conta
 import { ContainerConflictError } from '../runtime/runtime-errors.js';
 import { waitForReady } from '../runtime/wait-for-ready.js';
 
+const PULL_LOG_INTERVAL_MS = 3000;
+
 export interface RunningContainer {
   id: string;
   endpoint: Endpoint;
@@ -24,10 +26,15 @@ export async function startModelContainer({ runtime, model, spec, log, signal }:
   const startedAt = Date.now();
   let containerId: string | undefined;
   try {
-    await runtime.ensureImage(spec, (p) =>
-      log.info({ image: p.image, status: p.status, fraction: p.fraction }, `Pulling image ${p.image}: ${p.status}`),
-    );
-    containerId = (await createFresh(runtime, spec, log)).id;
+    // Engines report pull progress many times a second per layer: log it every few seconds.
+    let lastProgressLogAt = 0;
+    await runtime.ensureImage(spec, (p) => {
+      if (Date.now() - lastProgressLogAt < PULL_LOG_INTERVAL_MS) return;
+      lastProgressLogAt = Date.now();
+      const percent = p.fraction === undefined ? '' : ` (${Math.round(p.fraction * 100)}%)`;
+      log.info({ image: p.image, status: p.status, fraction: p.fraction }, `Pulling image ${p.image}: ${p.status}${percent}`);
+    });
+    containerId = (await createFresh(runtime, model, spec, log)).id;
     const info = await runtime.start(containerId);
     if (!info.endpoint) throw new Error('the engine reported no address for the container');
     log.info({ containerId: short(containerId), endpoint: info.endpoint }, 'Container started; waiting until it is ready');
@@ -48,7 +55,7 @@ export async function startModelContainer({ runtime, model, spec, log, signal }:
 }
 
 /** Creates the container; one left over with an outdated spec under the same name is replaced. */
-async function createFresh(runtime: ContainerRuntime, spec: ContainerSpec, log: Logger) {
+async function createFresh(runtime: ContainerRuntime, model: ModelConfig, spec: ContainerSpec, log: Logger) {
   try {
     const existing = await runtime.create(spec);
     if (existing.state !== 'created' && existing.state !== 'running') {
@@ -59,7 +66,15 @@ async function createFresh(runtime: ContainerRuntime, spec: ContainerSpec, log: 
     return existing;
   } catch (err) {
     if (!(err instanceof ContainerConflictError)) throw err;
-    log.warn({ name: spec.name }, 'A container with this name but another spec exists; replacing it');
+    if (err.existingHash === undefined) {
+      // Not one of ours (no spec-hash label): never remove a container swapdock did not create.
+      throw new ModelStartError(
+        model.id,
+        `a container named '${spec.name}' already exists and was not created by swapdock; rename or remove it (docker rm ${spec.name}), or set another 'instance' in the config`,
+        'container_name_taken',
+      );
+    }
+    log.warn({ name: spec.name }, 'A container of ours with this name but an older spec exists; replacing it');
     await runtime.remove(spec.name);
     return runtime.create(spec);
   }

@@ -19,6 +19,7 @@ models:
   never-ready: { image: {{IMAGE}}, pull: never, startTimeout: 1500ms, env: { FAKE_READY_DELAY_MS: "600000" } }
   no-image: { image: swapdock-test/does-not-exist:1, pull: never }
   stubborn: { image: {{IMAGE}}, pull: never, stopTimeout: 1s, env: { FAKE_IGNORE_SIGTERM: "1" } }
+  squatted: { image: {{IMAGE}}, pull: never }
 `;
 
 export function swapdockOnEngine(engine: EngineName): void {
@@ -107,6 +108,22 @@ export function swapdockOnEngine(engine: EngineName): void {
       assert.equal(res.status, 503);
       assert.match((await res.json() as any).error.message, /swapdock-test\/does-not-exist:1/);
       assert.equal((await modelContainers('no-image')).length, 0);
+    });
+
+    it('never touches a foreign container that holds the name swapdock wants', async (t: TestContext) => {
+      if (!sd) return t.skip('engine not available');
+      const name = `swapdock-${sd.instance}-squatted`;
+      const foreign = await sd.docker.createContainer({ Image: image, name, Labels: { 'io.swapdock.test-foreign': sd.instance } });
+      try {
+        const res = await post('squatted');
+        assert.equal(res.status, 503);
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        assert.equal(error.code, 'container_name_taken');
+        assert.match(error.message, /not created by swapdock/);
+        assert.equal((await foreign.inspect()).Name, `/${name}`, 'the foreign container is still there');
+      } finally {
+        await foreign.remove({ force: true });
+      }
     });
 
     it('a backend that ignores SIGTERM is killed after stopTimeout', async (t: TestContext) => {
