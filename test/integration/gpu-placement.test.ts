@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { requireEngine } from '../support/engines.js';
-import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
+import { chatBody, inspectModel, runningModels, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
 import { ensureFakeModelImage } from '../support/fake-model-image.js';
 
 const MODELS = `
@@ -24,12 +24,9 @@ describe('VRAM placement on an engine with the NVIDIA runtime', () => {
   });
   after(() => sd?.cleanup());
 
-  const running = async () =>
-    (await sd!.containers()).filter((c) => c.State === 'running').map((c) => c.Labels['io.swapdock.model']).sort();
+  const running = () => runningModels(sd!);
   const devicesOf = async (model: string) => {
-    const inspect = await sd!.docker.getContainer(sd!.scheduler.snapshotOf(model)!.containerId!).inspect();
-    const port = inspect.NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
-    const env = (await (await fetch(`http://127.0.0.1:${port}/fake/env`)).json()) as Record<string, string>;
+    const { inspect, env } = await inspectModel(sd!, model);
     return { requested: inspect.HostConfig.DeviceRequests?.[0]?.DeviceIDs, visible: env.NVIDIA_VISIBLE_DEVICES };
   };
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { requireEngine } from '../support/engines.js';
-import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
+import { chatBody, inspectModel, runningModels, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
 import { ensureFakeModelImage } from '../support/fake-model-image.js';
 
 const MODELS = `
@@ -23,14 +23,8 @@ describe('GPU swapping on an engine with the NVIDIA runtime', () => {
   });
   after(() => sd?.cleanup());
 
-  const running = async () =>
-    (await sd!.containers()).filter((c) => c.State === 'running').map((c) => c.Labels['io.swapdock.model']).sort();
-  const envOf = async (model: string) => {
-    const snapshot = sd!.scheduler.snapshotOf(model)!;
-    const inspect = await sd!.docker.getContainer(snapshot.containerId!).inspect();
-    const port = inspect.NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
-    return { inspect, env: (await (await fetch(`http://127.0.0.1:${port}/fake/env`)).json()) as Record<string, string> };
-  };
+  const running = () => runningModels(sd!);
+  const envOf = (model: string) => inspectModel(sd!, model);
 
   it('gives each GPU model the devices its config names', async (t: TestContext) => {
     if (!sd) return t.skip('engine not available');

@@ -45,3 +45,16 @@ export async function startOnEngine(socketPath: string, image: string, yaml: str
 export function chatBody(model: string, extra: Record<string, unknown> = {}) {
   return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra }) };
 }
+
+/** Model names of the running containers of this run, sorted. */
+export async function runningModels(sd: EngineSwapdock): Promise<string[]> {
+  return (await sd.containers()).filter((c) => c.State === 'running').map((c) => c.Labels['io.swapdock.model']!).sort();
+}
+
+/** The container of a loaded model, and the environment its backend sees (GET /fake/env). */
+export async function inspectModel(sd: EngineSwapdock, model: string) {
+  const inspect = await sd.docker.getContainer(sd.scheduler.snapshotOf(model)!.containerId!).inspect();
+  const port = inspect.NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
+  const env = (await (await fetch(`http://127.0.0.1:${port}/fake/env`)).json()) as Record<string, string>;
+  return { inspect, env };
+}
