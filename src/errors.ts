@@ -171,7 +171,7 @@ export class ModelCrashedError extends SwapdockError {
     readonly lastLogLines: string[] = [],
   ) {
     const logs = lastLogLines.length ? ` Last container log lines: ${lastLogLines.slice(-10).join(' | ')}` : '';
-    super(`Model '${model}' stopped unexpectedly: ${reason}. The next request starts it again.${logs}`);
+    super(`Model '${model}' stopped unexpectedly: ${reason}. The next request starts it again (after a short delay if it keeps failing).${logs}`);
     this.retryAfterSeconds = 1;
   }
 }
@@ -185,7 +185,7 @@ export class CrashLoopError extends SwapdockError {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     super(
       `Model '${model}' failed ${failures} times in a row, so swapdock waits before starting it again (crash-loop backoff): next attempt in ${seconds} s.` +
-        (lastError ? ` Last failure: ${lastError}` : '') + ' Check its logs and config; POST /api/models/{id}/load retries at once.',
+        (lastError ? ` Last failure: ${lastError.replace(/\.?$/, '.')}` : '') + ' Check its logs and config; POST /api/models/{id}/load retries at once.',
     );
     this.retryAfterSeconds = seconds;
   }

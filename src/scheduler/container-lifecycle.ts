@@ -97,7 +97,9 @@ function toStartError(modelId: string, err: unknown): ModelStartError {
   if (err instanceof ModelStartError) return err;
   const lastLogLines = (err as { lastLogLines?: unknown }).lastLogLines;
   const code = err instanceof SwapdockError ? err.code : 'model_start_failed';
-  return new ModelStartError(modelId, errorMessage(err).replace(/\.$/, ''), code, Array.isArray(lastLogLines) ? lastLogLines : []);
+  const wrapped = new ModelStartError(modelId, errorMessage(err).replace(/\.$/, ''), code, Array.isArray(lastLogLines) ? lastLogLines : []);
+  if (err instanceof SwapdockError) wrapped.retryAfterSeconds = err.retryAfterSeconds;
+  return wrapped;
 }
 
 export function short(containerId: string): string {

@@ -79,9 +79,9 @@ export class EngineWatch {
     if (event.oomKilled) return 'its container ran out of memory and was killed (OOM)';
     if (event.exitCode === 137) {
       await new Promise((r) => setTimeout(r, 300));
-      const info = await this.s.runtime.inspect(event.containerId).catch(() => undefined);
-      if (!info) return 'its container was removed outside swapdock';
-      if (info.oomKilled) return 'its container ran out of memory and was killed (OOM)';
+      const info = await this.s.runtime.inspect(event.containerId).catch(() => null); // null: the engine did not answer
+      if (info === undefined) return 'its container was removed outside swapdock';
+      if (info?.oomKilled) return 'its container ran out of memory and was killed (OOM)';
       return 'its container was killed (exit code 137: SIGKILL, or out of memory)';
     }
     return `its container exited with code ${event.exitCode ?? 'unknown'}`;
@@ -94,7 +94,14 @@ export class EngineWatch {
    */
   async verify(slot: Slot, containerId: string): Promise<Error | undefined> {
     for (let attempt = 0; attempt < 10 && slot.containerId === containerId && slot.status === 'ready'; attempt++) {
-      const info = await this.s.runtime.inspect(containerId).catch(() => undefined);
+      let info;
+      try {
+        info = await this.s.runtime.inspect(containerId);
+      } catch (err) {
+        // The engine itself does not answer: nothing is known about the container, so the model
+        // is not marked crashed; the client hears that the engine is unreachable.
+        return err instanceof Error ? err : new Error(String(err));
+      }
       if (info?.state !== 'running') {
         void this.crashed(slot, () => this.describeEnd({ kind: info ? 'died' : 'removed', containerId, exitCode: info?.exitCode, oomKilled: info?.oomKilled }));
         break;

@@ -26,7 +26,8 @@ export class ModelLifecycle {
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
       slot.markFailed(errorMessage(err));
-      slot.failures = recordFailure(slot.failures, ctx.now());
+      // An unreachable engine says nothing about the model: it does not count toward a crash loop.
+      if ((err as { code?: string }).code !== 'engine_unavailable') slot.failures = recordFailure(slot.failures, ctx.now());
       log.error({ err: errorMessage(err) }, `Model '${slot.id}' failed to start`);
       slot.rejectWaiters(err as Error);
     } finally {

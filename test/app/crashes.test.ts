@@ -15,6 +15,7 @@ describe('a model container that dies', () => {
   it('fails the streams in flight and the queued requests at once, then restarts on the next request', async () => {
     const server = await buildServer(MODELS);
     try {
+      assert.equal((await fetch(`${server.url}/v1/chat/completions`, chat('m'))).status, 200, 'loaded first');
       const stream = await fetch(`${server.url}/v1/chat/completions`, chat('m', { stream: true, fake_chunks: 100, fake_chunk_delay_ms: 50 }));
       const reader = stream.body!.getReader();
       await reader.read();
@@ -82,6 +83,28 @@ describe('crash-loop backoff', () => {
       const load = await h.app.request('/api/models/broken/load', { method: 'POST' });
       assert.equal(load.status, 503, 'an explicit load retries at once (and fails again)');
       assert.equal(h.runtime.calls.create, 3);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('an unreachable engine', () => {
+  it('answers 503 engine_unavailable with Retry-After and never counts toward a crash loop', async () => {
+    const { EngineUnavailableError } = await import('../../src/runtime/runtime-errors.js');
+    const h = buildApp(MODELS);
+    try {
+      for (let i = 0; i < 3; i++) {
+        h.runtime.failNext('ensureImage', new EngineUnavailableError('unix:///nowhere.sock', 'connect ENOENT'));
+        const res = await h.app.request('/v1/chat/completions', chat('m'));
+        assert.equal(res.status, 503);
+        assert.equal(res.headers.get('retry-after'), '5');
+        const { error } = JSON.parse(await res.text());
+        assert.equal(error.code, 'engine_unavailable');
+        assert.match(error.message, /Cannot reach the container engine/);
+      }
+      const back = await h.app.request('/v1/chat/completions', chat('m'));
+      assert.equal(back.status, 200, 'no crash-loop backoff once the engine is back');
     } finally {
       await h.close();
     }

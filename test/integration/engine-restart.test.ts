@@ -1,0 +1,161 @@
+// The container engine goes away and comes back, under a running swapdock. Runs ONLY on the GPU
+// test dockerd (scripts/engines.sh gpu-docker, /run/swapdock-gpu/docker.sock), which tests may
+// stop and start; never on the main dockerd or Podman. The engine is restored in `after`, whatever
+// happens. Live-restore is off there: stopping dockerd stops its containers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
+import { cleanupByLabel, engineSockets, pingSocket, requireEngine } from '../support/engines.js';
+import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { byInstance, managedByUs, startGpuDocker, stopGpuDocker, waitUntil } from '../support/faults.js';
+
+// Two CPU models, so (ii) starts from a clean crash record: the failed start of (i) would
+// otherwise count toward crash-loop backoff when (ii)'s container dies (crash-backoff.ts).
+const MODELS = `
+defaults: { ttl: 0, stopTimeout: 2s, startTimeout: 60s }
+models:
+  cpu: { image: {{IMAGE}}, pull: never }
+  cpu2: { image: {{IMAGE}}, pull: never }
+  quiet: { image: {{IMAGE}}, pull: never }
+  asked: { image: {{IMAGE}}, pull: never }
+`;
+
+interface ErrorBody { error: { message: string; type: string; code: string } }
+
+describe('the container engine restarts under swapdock (GPU test dockerd)', () => {
+  let sd: EngineSwapdock | undefined;
+  const socketPath = engineSockets.gpuDocker;
+
+  before(async () => {
+    const found = await requireEngine('gpuDocker');
+    if (!found) return;
+    sd = await startOnEngine(socketPath, await ensureFakeModelImage(found), MODELS);
+  });
+  after(async () => {
+    // Whatever happened: the engine must be up again for everyone else, then clean up.
+    if (!(await pingSocket(socketPath))) await startGpuDocker();
+    await sd?.cleanup();
+  });
+
+  const post = (model: string) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model));
+  const restarted = async (what: () => Promise<void>) => {
+    try {
+      await what();
+    } finally {
+      await startGpuDocker();
+    }
+  };
+
+  it('engine stopped while idle: 503 naming the unreachable engine, fast; 200 once it is back, without restarting swapdock', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.deepEqual(await sd.containers(), []);
+    await restarted(async () => {
+      const stoppedAt = Date.now();
+      await stopGpuDocker();
+      t.diagnostic(`dockerd stopped in ${Date.now() - stoppedAt} ms`);
+      const started = Date.now();
+      const res = await post('cpu');
+      const ms = Date.now() - started;
+      assert.equal(res.status, 503);
+      const { error } = (await res.json()) as ErrorBody;
+      assert.doesNotMatch(error.code, /crash/);
+      assert.equal(error.code, 'engine_unavailable');
+      assert.match(error.message, /Cannot reach the container engine at unix:\/\/\/run\/swapdock-gpu\/docker\.sock/);
+      assert.ok(ms < 10_000, `answered in ${ms} ms, no hang`);
+      t.diagnostic(`503 ${error.code} in ${ms} ms: ${error.message.slice(0, 160)}…`);
+    });
+    const started = Date.now();
+    const res = await post('cpu');
+    assert.equal(res.status, 200, await res.clone().text());
+    t.diagnostic(`200 ${Date.now() - started} ms after the engine answered again`);
+    const containers = await sd.containers();
+    assert.equal(containers.length, 1);
+    assert.equal(containers[0]!.State, 'running');
+  });
+
+  it('engine stopped while a model runs: after it is back swapdock notices, and the next request gets 200 on a fresh container', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await post('cpu2')).status, 200);
+    const oldId = sd.scheduler.snapshotOf('cpu2')!.containerId!;
+    let duringOutage = '';
+    await restarted(async () => {
+      await stopGpuDocker();
+      // dockerd may report the deaths before its API goes (then swapdock knows already), or not.
+      duringOutage = sd!.scheduler.snapshotOf('cpu2')!.status;
+    });
+    const backAt = Date.now();
+    t.diagnostic(`while the engine was down cpu2 was '${duringOutage}'`);
+    const inspectOld = await sd.docker.getContainer(oldId).inspect().catch(() => undefined);
+    t.diagnostic(`after the engine restart the old container is ${inspectOld ? inspectOld.State.Status : 'gone'}`);
+    assert.notEqual(inspectOld?.State.Running, true, 'dockerd stopped it (no live-restore)');
+    await waitUntil('swapdock to notice the dead container', () => sd!.scheduler.snapshotOf('cpu2')!.status !== 'ready', 20_000);
+    const noticedMs = Date.now() - backAt;
+    const snapshot = sd.scheduler.snapshotOf('cpu2')!;
+    t.diagnostic(`noticed ${noticedMs} ms after the engine was back: ${snapshot.status} (${snapshot.lastError})`);
+
+    const started = Date.now();
+    const res = await post('cpu2');
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.ok(Date.now() - started < 10_000);
+    const newId = sd.scheduler.snapshotOf('cpu2')!.containerId!;
+    assert.notEqual(newId, oldId, 'a fresh container');
+    await waitUntil('only the fresh container of cpu2 to remain', async () => {
+      const mine = (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === 'cpu2');
+      return mine.length === 1 && mine[0]!.Id === newId && mine[0]!.State === 'running';
+    }, 5000);
+    // The cpu model of the first test died with the engine too; it starts again on request.
+    assert.equal((await post('cpu')).status, 200);
+    assert.equal((await sd.containers()).filter((c) => c.State === 'running').length, 2);
+  });
+
+  it('engine killed (SIGKILL) while models run: 503 meanwhile, and after it is back swapdock reconciles; 200 on fresh containers', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    // 'quiet' gets no request during the outage: only reconnecting can reveal its death.
+    // 'asked' gets one: its container still runs (orphaned) but its port is gone.
+    const oldIds: Record<string, string> = {};
+    for (const model of ['quiet', 'asked']) {
+      assert.equal((await post(model)).status, 200);
+      oldIds[model] = sd.scheduler.snapshotOf(model)!.containerId!;
+    }
+    await restarted(async () => {
+      await stopGpuDocker('SIGKILL');
+      const started = Date.now();
+      const res = await post('asked');
+      const ms = Date.now() - started;
+      const body = await res.text();
+      assert.equal(res.status, 503, body);
+      assert.ok(ms < 10_000, `answered in ${ms} ms, no hang`);
+      t.diagnostic(`during the outage a request to a ready model got ${res.status} in ${ms} ms: ${body.slice(0, 220)}`);
+      assert.equal(sd!.scheduler.snapshotOf('quiet')!.status, 'ready', 'no event could tell swapdock yet');
+      // An unreachable engine is not taken for a removed container.
+      assert.doesNotMatch(body, /removed outside swapdock/);
+      assert.match(body, /container engine/i);
+      assert.equal(sd!.scheduler.snapshotOf('asked')!.status, 'ready', 'not marked crashed: nothing is known yet');
+    });
+    const backAt = Date.now();
+    await waitUntil("swapdock to notice that 'quiet' died", () => sd!.scheduler.snapshotOf('quiet')!.status !== 'ready', 20_000);
+    const snapshot = sd.scheduler.snapshotOf('quiet')!;
+    t.diagnostic(`'quiet' noticed ${Date.now() - backAt} ms after the engine was back: ${snapshot.status} (${snapshot.lastError})`);
+
+    for (const model of ['quiet', 'asked']) {
+      const started = Date.now();
+      const res = await post(model);
+      assert.equal(res.status, 200, `${model}: ${await res.clone().text()}`);
+      assert.ok(Date.now() - started < 10_000);
+      const newId = sd.scheduler.snapshotOf(model)!.containerId!;
+      assert.notEqual(newId, oldIds[model], `${model}: a fresh container`);
+      await waitUntil(`only the fresh container of ${model} to remain`, async () => {
+        const mine = (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
+        return mine.length === 1 && mine[0]!.Id === newId && mine[0]!.State === 'running';
+      }, 5000);
+    }
+  });
+
+  it('shutdown leaves nothing on the engine', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    await sd.shutdown();
+    assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
+    assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
+    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': sd.instance }), 0);
+  });
+});

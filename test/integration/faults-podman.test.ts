@@ -1,0 +1,3 @@
+import { faultsOnEngine } from './faults-on-engine.js';
+
+faultsOnEngine('podman');
