@@ -25,12 +25,21 @@ describe('swapdock serve', () => {
     const ours = () => docker.listContainers({ all: true, filters: { label: [`io.swapdock.instance=${instance}`] } });
     try {
       const { url } = (await waitForLogLine(child, (l) => typeof l.url === 'string')) as { url: string };
+      // Load the model first: a streaming request to a cold model gets its SSE head at once.
+      assert.equal((await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) })).status, 200);
       const res = await fetch(`${url}/v1/chat/completions`, {
         method: 'POST',
         body: JSON.stringify({ model: 'm', stream: true, fake_chunks: 10, fake_chunk_delay_ms: 100, messages: [] }),
       });
       assert.equal(res.status, 200);
       assert.equal((await ours()).length, 1);
+      // SIGHUP reloads the config: a model added to the file becomes available.
+      const reloaded = waitForLogLine(child, (l) => typeof l.msg === 'string' && l.msg.startsWith('Config reloaded'));
+      writeFileSync(file, `instance: ${instance}\nengine: { host: "unix://${engine.socketPath}" }\nmodels:\n  m: { image: ${image}, pull: never, stopTimeout: 2s }\n  added: { image: ${image}, pull: never }\n`);
+      child.kill('SIGHUP');
+      assert.deepEqual(((await reloaded) as { added: string[] }).added, ['added']);
+      const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+      assert.deepEqual(models.data.map((d) => d.id), ['m', 'added']);
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const text = await res.text();
