@@ -25,6 +25,13 @@ export class ModelLifecycle {
       const container = await startModelContainer({ runtime: ctx.runtime, model: slot.model, spec, log, signal: slot.startAbort.signal });
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
+      if (slot.startAbort.signal.aborted) {
+        // Cancelled on purpose (unload, shutdown): not a failure of the model.
+        slot.markStopped();
+        log.info(`Start of '${slot.id}' cancelled: ${errorMessage(slot.startAbort.signal.reason)}`);
+        slot.rejectWaiters(slot.startAbort.signal.reason as Error);
+        return;
+      }
       slot.markFailed(errorMessage(err));
       // An unreachable engine says nothing about the model: it does not count toward a crash loop.
       if ((err as { code?: string }).code !== 'engine_unavailable') slot.failures = recordFailure(slot.failures, ctx.now());

@@ -70,6 +70,23 @@ describe('admin API', () => {
     }
   });
 
+  it('unloading a model while it starts cancels the start: stopped, not failed', async () => {
+    const h = buildApp(`models:\n  slow: { image: fake-model:latest, env: { FAKE_READY_DELAY_MS: "2000" } }\n`);
+    try {
+      const waiting = h.app.request('/v1/chat/completions', chat('slow'));
+      await waitFor(() => h.scheduler.snapshotOf('slow')!.status === 'starting');
+      assert.equal((await h.app.request('/api/models/slow/unload', post(''))).status, 200);
+      const res = await waiting;
+      assert.equal(res.status, 503);
+      assert.equal(JSON.parse(await res.text()).error.code, 'model_unloaded');
+      await waitFor(() => h.scheduler.snapshotOf('slow')!.status === 'stopped');
+      assert.equal(h.scheduler.snapshotOf('slow')!.lastError, undefined);
+      assert.deepEqual(await h.runtime.list({ 'io.swapdock.model': 'slow' }), [], 'no container left');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('POST /api/models/unload stops every model', async () => {
     const h = buildApp(MODELS);
     try {
@@ -85,6 +102,7 @@ describe('admin API', () => {
   it('unload?force=true cuts the request in flight with an error event', async () => {
     const server = await buildServer(MODELS);
     try {
+      assert.equal((await fetch(`${server.url}/api/models/m/load`, { method: 'POST' })).status, 200);
       const res = await fetch(`${server.url}/v1/chat/completions`, chat('m', { stream: true, fake_chunks: 50, fake_chunk_delay_ms: 50 }));
       const reader = res.body!.getReader();
       await reader.read();
