@@ -67,6 +67,7 @@ export const modelSchema = z
     aliases: z.array(z.string().min(1)).default([]).describe('Other names clients may use for this model'),
     upstreamModel: z.string().min(1).optional().describe('Model name sent to the backend in the request body'),
     shmSize: size.optional().describe('Shared memory size, e.g. 8g'),
+    memory: size.optional().describe('Memory limit of the container, e.g. 16g; the engine kills it (OOM) beyond'),
     pull: z.enum(['missing', 'always', 'never']).default('missing').describe('When to pull the image'),
     vram: size.optional().describe('VRAM the model needs on each of its GPUs, e.g. 20g; absent = the whole GPU'),
     pinned: z.boolean().default(false).describe('Never evicted to make room for another model'),
@@ -156,10 +157,12 @@ type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedModel = z.output<typeof modelSchema>;
 
 /** A model with every default applied: what the scheduler and runtime work from. */
-export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram'> {
+export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram' | 'memory'> {
   id: string;
   /** Per GPU; undefined = the model takes whole GPUs. */
   vramBytes?: number;
+  /** Container memory limit; undefined = no limit. */
+  memoryBytes?: number;
   ttlMs: number;
   startTimeoutMs: number;
   stopTimeoutMs: number;
@@ -187,11 +190,12 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     stopTimeoutMs: parsed.defaults.stopTimeout,
   };
   const models = new Map<string, ModelConfig>();
-  for (const [id, { ttl, startTimeout, stopTimeout, vram, ...rest }] of Object.entries(parsed.models)) {
+  for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, ...rest }] of Object.entries(parsed.models)) {
     models.set(id, {
       ...rest,
       id,
       vramBytes: vram,
+      memoryBytes: memory,
       ttlMs: ttl ?? defaults.ttlMs,
       startTimeoutMs: startTimeout ?? defaults.startTimeoutMs,
       stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,

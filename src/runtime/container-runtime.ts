@@ -26,6 +26,8 @@ export interface ContainerSpec {
   port: number;
   gpus?: GpuRequest;
   shmSizeBytes?: number;
+  /** Memory limit; the engine OOM-kills the container beyond it. */
+  memoryBytes?: number;
   stopTimeoutMs: number;
   /** When set the container joins this network and is reached by name; else a 127.0.0.1 port is published. */
   network?: string;

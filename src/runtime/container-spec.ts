@@ -40,6 +40,7 @@ export function buildContainerSpec(model: ModelConfig, context: SpecContext, dev
     port: model.port,
     gpus: chosen ? { kind: 'ids', ids: chosen } : gpuRequestFor(model.gpus),
     shmSizeBytes: model.shmSize,
+    memoryBytes: model.memoryBytes,
     stopTimeoutMs: model.stopTimeoutMs,
     network: context.network || undefined,
   };

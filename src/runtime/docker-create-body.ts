@@ -29,6 +29,7 @@ export function compatCreateBody(spec: ContainerSpec): object {
       Init: true,
       Binds: spec.volumes,
       ShmSize: spec.shmSizeBytes,
+      Memory: spec.memoryBytes,
       ...(spec.network
         ? { NetworkMode: spec.network }
         : { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }),
@@ -65,6 +66,7 @@ export function libpodCreateBody(spec: ContainerSpec): object {
     init: true,
     stop_timeout: stopSeconds(spec),
     shm_size: spec.shmSizeBytes,
+    resource_limits: spec.memoryBytes === undefined ? undefined : { memory: { limit: spec.memoryBytes } },
     mounts,
     volumes,
     devices: ids.map((id) => ({ path: `nvidia.com/gpu=${id}` })),

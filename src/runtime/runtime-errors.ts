@@ -58,16 +58,20 @@ export class ContainerExitedError extends EngineError {
     readonly oomKilled: boolean,
     readonly lastLogLines: string[],
   ) {
-    const how =
+    const id = containerId.slice(0, 12);
+    const what =
       exitCode === undefined
-        ? 'disappeared (it was removed)'
+        ? `The container ${id} disappeared (it was removed) before it became ready.`
         : oomKilled
-          ? `was killed for running out of memory (exit code ${exitCode}); give it more memory or use a smaller model`
+          ? `The container ${id} was killed for running out of memory (OOM, exit code ${exitCode}) before it became ready; ` +
+            "raise the model's `memory` limit (or the host's memory) or use a smaller model."
           : exitCode === 137
-            ? 'was killed (exit code 137, SIGKILL: often out of memory); check its memory use'
-            : `exited with code ${exitCode}`;
+            ? // Podman does not always report OOM kills: 137 is then the only hint.
+              `The container ${id} was killed (exit 137): out of memory or SIGKILL; raise \`memory\` or lower ` +
+              "the model's usage. It had not become ready yet."
+            : `The container ${id} exited with code ${exitCode} before it became ready.`;
     super(
-      `The container ${containerId.slice(0, 12)} ${how} before it became ready.${logTail(lastLogLines)}`,
+      `${what}${logTail(lastLogLines)}`,
       'container_exited',
     );
   }

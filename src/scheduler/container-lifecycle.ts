@@ -97,7 +97,10 @@ function toStartError(modelId: string, err: unknown): ModelStartError {
   if (err instanceof ModelStartError) return err;
   const lastLogLines = (err as { lastLogLines?: unknown }).lastLogLines;
   const code = err instanceof SwapdockError ? err.code : 'model_start_failed';
-  const wrapped = new ModelStartError(modelId, errorMessage(err).replace(/\.$/, ''), code, Array.isArray(lastLogLines) ? lastLogLines : []);
+  const message = errorMessage(err).replace(/\.$/, '');
+  // Runtime errors may already quote the log lines in their message: quote them once.
+  const logs = Array.isArray(lastLogLines) && !/log lines:/i.test(message) ? lastLogLines : [];
+  const wrapped = new ModelStartError(modelId, message, code, logs);
   if (err instanceof SwapdockError) wrapped.retryAfterSeconds = err.retryAfterSeconds;
   return wrapped;
 }

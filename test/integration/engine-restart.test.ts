@@ -1,13 +1,15 @@
-// The container engine goes away and comes back, under a running swapdock. Runs ONLY on the GPU
-// test dockerd (scripts/engines.sh gpu-docker, /run/swapdock-gpu/docker.sock), which tests may
-// stop and start; never on the main dockerd or Podman. The engine is restored in `after`, whatever
-// happens. Live-restore is off there: stopping dockerd stops its containers.
+// The container engine goes away and comes back, under a running swapdock. Runs on the GPU test
+// dockerd (scripts/engines.sh gpu-docker, /run/swapdock-gpu/docker.sock) and on the Podman API
+// service (scripts/engines.sh podman, /run/podman/podman.sock), which tests may stop and start;
+// never on the main dockerd. The engine is restored in `after`, whatever happens.
+// Live-restore is off on the GPU dockerd: stopping it stops its containers. Podman's containers
+// live on under conmon while its API service is down.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
 import { cleanupByLabel, engineSockets, pingSocket, requireEngine } from '../support/engines.js';
 import { ensureFakeModelImage } from '../support/fake-model-image.js';
-import { byInstance, managedByUs, startGpuDocker, stopGpuDocker, waitUntil } from '../support/faults.js';
+import { byInstance, managedByUs, startGpuDocker, startPodmanService, stopGpuDocker, stopPodmanService, waitUntil } from '../support/faults.js';
 
 // Two CPU models, so (ii) starts from a clean crash record: the failed start of (i) would
 // otherwise count toward crash-loop backoff when (ii)'s container dies (crash-backoff.ts).
@@ -149,6 +151,94 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
         return mine.length === 1 && mine[0]!.Id === newId && mine[0]!.State === 'running';
       }, 5000);
     }
+  });
+
+  it('shutdown leaves nothing on the engine', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    await sd.shutdown();
+    assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
+    assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
+    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': sd.instance }), 0);
+  });
+});
+
+const PODMAN_MODELS = `
+defaults: { ttl: 0, stopTimeout: 2s, startTimeout: 60s }
+models:
+  loaded: { image: {{IMAGE}}, pull: never }
+  cold: { image: {{IMAGE}}, pull: never }
+`;
+
+describe('the Podman API service restarts under swapdock', () => {
+  let sd: EngineSwapdock | undefined;
+  const socketPath = engineSockets.podman;
+
+  before(async () => {
+    const found = await requireEngine('podman');
+    if (!found) return;
+    sd = await startOnEngine(socketPath, await ensureFakeModelImage(found), PODMAN_MODELS);
+  });
+  after(async () => {
+    // Whatever happened: the service must be up again for everyone else, then clean up.
+    if (!(await pingSocket(socketPath))) await startPodmanService();
+    await sd?.cleanup();
+  });
+
+  const post = (model: string) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model));
+  const mine = async (model: string) => (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
+
+  it('service stopped while a model is loaded: 503 engine_unavailable fast; after a restart 200 without restarting swapdock, one container', async (t: TestContext) => {
+    if (!sd) return t.skip('engine not available');
+    assert.equal((await post('loaded')).status, 200);
+    const oldId = sd.scheduler.snapshotOf('loaded')!.containerId!;
+    try {
+      const stoppedAt = Date.now();
+      await stopPodmanService();
+      t.diagnostic(`podman system service stopped in ${Date.now() - stoppedAt} ms`);
+
+      // A model that must be started cannot be: the engine is named.
+      const started = Date.now();
+      const res = await post('cold');
+      const ms = Date.now() - started;
+      const body = await res.text();
+      assert.equal(res.status, 503, body);
+      const { error } = JSON.parse(body) as ErrorBody;
+      assert.equal(error.code, 'engine_unavailable');
+      assert.doesNotMatch(error.code, /crash/);
+      assert.match(error.message, /Cannot reach the container engine at unix:\/\/\/run\/podman\/podman\.sock/);
+      assert.ok(ms < 10_000, `answered in ${ms} ms, no hang`);
+      assert.ok(Number(res.headers.get('retry-after')) >= 1, 'Retry-After set');
+      t.diagnostic(`cold model: 503 ${error.code} in ${ms} ms`);
+
+      // The loaded model's container runs on under conmon: served, or at worst a 503 naming the engine.
+      const warmStarted = Date.now();
+      const warm = await post('loaded');
+      const warmBody = await warm.text();
+      const warmMs = Date.now() - warmStarted;
+      t.diagnostic(`loaded model during the outage: ${warm.status} in ${warmMs} ms ${warm.status === 200 ? '' : warmBody.slice(0, 200)}`);
+      assert.ok(warmMs < 10_000, `answered in ${warmMs} ms, no hang`);
+      if (warm.status !== 200) {
+        assert.equal(warm.status, 503, warmBody);
+        assert.match(warmBody, /container engine/i);
+        assert.doesNotMatch(warmBody, /removed outside swapdock/);
+      }
+    } finally {
+      await startPodmanService();
+    }
+    const backAt = Date.now();
+    const res = await post('loaded');
+    assert.equal(res.status, 200, await res.clone().text());
+    t.diagnostic(`200 ${Date.now() - backAt} ms after the service answered again`);
+    const newId = sd.scheduler.snapshotOf('loaded')!.containerId!;
+    t.diagnostic(newId === oldId ? 'the container survived the service restart and was kept' : 'served by a fresh container');
+    await waitUntil("exactly one running container for 'loaded'", async () => {
+      const list = await mine('loaded');
+      return list.length === 1 && list[0]!.Id === newId && list[0]!.State === 'running';
+    }, 10_000);
+
+    // And a start works again, with the event stream back.
+    assert.equal((await post('cold')).status, 200);
+    assert.equal((await mine('cold')).length, 1);
   });
 
   it('shutdown leaves nothing on the engine', async (t: TestContext) => {

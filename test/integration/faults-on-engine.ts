@@ -1,6 +1,7 @@
 // Fault tests end to end on a real engine: a backend that crashes mid-stream, one that exits at
 // start (crash-loop backoff), a container removed by hand, swapdock itself SIGKILLed and started
-// again (adoption, and replacement when the config changed), and a hot reload during a stream.
+// again (adoption, and replacement when the config changed), a hot reload during a stream, and a
+// model killed for exceeding its `memory` limit while it loads.
 // Each test checks what the client got, roughly how fast, and what is left on the engine.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ models:
   broken: { image: {{IMAGE}}, pull: never, env: { FAKE_EXIT_ON_START: "4" } }
   victim: { image: {{IMAGE}}, pull: never }
   victim2: { image: {{IMAGE}}, pull: never }
+  hungry: { image: {{IMAGE}}, pull: never, memory: 64m, env: { FAKE_ALLOCATE_MB: "256" } }
 `;
 
 interface ErrorBody { error: { message: string; type: string; code: string } }
@@ -112,6 +114,26 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       assert.ok(Date.now() - started < 1000, 'refused without trying to start');
       assert.equal((await of('broken')).length, 0);
       assert.equal(sd.scheduler.snapshotOf('broken')!.status, 'failed');
+    });
+
+    it('a model over its memory limit at load: a fast 503 naming the OOM kill, with its log lines; nothing left', async (t: TestContext) => {
+      if (!sd) return t.skip('engine not available');
+      const started = Date.now();
+      const res = await post('hungry');
+      const ms = Date.now() - started;
+      assert.equal(res.status, 503);
+      const { error } = (await res.json()) as ErrorBody;
+      t.diagnostic(`503 ${error.code} in ${ms} ms: ${error.message}`);
+      assert.equal(error.code, 'container_exited');
+      assert.ok(ms < 20_000, `failed fast (${ms} ms), not after startTimeout`);
+      // Docker reports the OOM kill (State.OOMKilled); Podman may report only exit code 137.
+      assert.match(error.message, /out of memory/i);
+      assert.match(error.message, /OOM|exit 137/);
+      assert.match(error.message, /`memory`/, 'names the setting to raise');
+      if (engine === 'docker') assert.match(error.message, /OOM, exit code 137/, 'Docker reports OOMKilled');
+      assert.match(error.message, /fake-model: loading weights \(256 MB\)/, 'the container log lines');
+      assert.doesNotMatch(error.message, /weights loaded/, 'killed while loading');
+      await waitUntil("no container left for 'hungry'", async () => (await of('hungry')).length === 0, 5000);
     });
 
     it('a container removed by hand while idle is replaced: no 502, then a fresh container', async (t: TestContext) => {

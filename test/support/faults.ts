@@ -1,8 +1,9 @@
 // Helpers for the fault tests (test/integration/faults-*.ts, engine-restart.test.ts): reach a
 // model container directly, watch what a run leaves on the engine, drive `swapdock serve` as a
-// child process with all of its log lines kept, and stop/start the GPU test dockerd.
+// child process with all of its log lines kept, and stop/start the GPU test dockerd and the Podman
+// API service.
 import { execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_MODEL } from '../../src/runtime/labels.js';
@@ -191,4 +192,54 @@ export async function startGpuDocker(): Promise<void> {
     ),
   );
   await waitUntil('the GPU test dockerd to answer _ping', () => pingSocket(engineSockets.gpuDocker, 1000), 60_000, 200);
+}
+
+// The Podman API service (scripts/engines.sh `podman`): `podman system service` on the test socket.
+// Containers live on under conmon while it is down.
+
+/** Pids of live (not zombie) `podman system service` processes serving the test socket. */
+function podmanServicePids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (isPodmanService(pid)) pids.push(pid);
+  }
+  return pids;
+}
+
+function isPodmanService(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[0];
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const at = args.indexOf('system');
+    return (
+      state !== 'Z' &&
+      /(^|\/)podman$/.test(args[0] ?? '') &&
+      at >= 0 && args[at + 1] === 'service' &&
+      args.includes(`unix://${engineSockets.podman}`)
+    );
+  } catch {
+    return false; // gone meanwhile, or not ours to read
+  }
+}
+
+/** SIGTERMs the Podman API service and waits until it is gone and the socket stops answering. */
+export async function stopPodmanService(): Promise<void> {
+  const pids = podmanServicePids();
+  if (pids.length === 0) throw new Error(`no live 'podman system service' serving unix://${engineSockets.podman}`);
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  await waitUntil('the Podman API service to exit', () => pids.every((pid) => !isPodmanService(pid)), 60_000, 100);
+  await waitUntil('the Podman socket to stop answering', async () => !(await pingSocket(engineSockets.podman, 500)), 10_000);
+}
+
+/** Starts it again through scripts/engines.sh and waits until it answers _ping. Idempotent. */
+export async function startPodmanService(): Promise<void> {
+  if (await pingSocket(engineSockets.podman, 1000)) return;
+  await new Promise<void>((resolve, reject) =>
+    execFile('bash', [engineScript, 'start', 'podman'], { timeout: 120_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`engines.sh start podman failed: ${err.message}\n${stderr}`)) : resolve(),
+    ),
+  );
+  await waitUntil('the Podman API service to answer _ping', () => pingSocket(engineSockets.podman, 1000), 60_000, 200);
 }

@@ -63,6 +63,17 @@ describe('loading the config', () => {
     assert.equal(b.health, '/health');
     assert.equal(b.pull, 'missing');
     assert.deepEqual(b.aliases, []);
+    assert.equal(b.memoryBytes, undefined, 'no memory limit by default');
+  });
+
+  it('parses a memory limit as bytes and rejects what is not a size', () => {
+    const config = parseConfigText(`models:\n  a: { image: x, memory: 512m }\n  b: { image: x, memory: 1073741824 }\n`, 'test.yaml', {});
+    assert.equal(config.models.get('a')!.memoryBytes, 512 * 1024 ** 2);
+    assert.equal(config.models.get('b')!.memoryBytes, 1024 ** 3);
+    const issue = problems(`models:\n  a:\n    image: x\n    memory: plenty\n`).find((i) => i.path === 'models.a.memory');
+    assert.ok(issue, 'an issue on models.a.memory');
+    assert.match(issue.message, /not a size/);
+    assert.equal(issue.line, 4);
   });
 
   it('accepts the key set of the documented example', () => {
@@ -87,6 +98,7 @@ models:
     aliases: [coder]
     upstreamModel: Qwen/Qwen2.5-Coder-7B-Instruct
     shmSize: 8g
+    memory: 16g
     pull: missing
 `,
       'test.yaml',
@@ -96,6 +108,8 @@ models:
     assert.equal(model.env.HF_TOKEN, 'hf_secret');
     assert.equal(model.gpus, 'all');
     assert.equal(model.shmSize, 8 * 1024 ** 3);
+    assert.equal(model.memoryBytes, 16 * 1024 ** 3, 'memory becomes memoryBytes');
+    assert.equal('memory' in model, false);
     assert.equal(model.startTimeoutMs, 900_000);
     assert.equal(config.engine.host, 'unix:///var/run/docker.sock');
   });

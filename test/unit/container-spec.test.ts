@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { buildContainerSpec, containerNameFor } from '../../src/runtime/container-spec.js';
+import { compatCreateBody, libpodCreateBody } from '../../src/runtime/docker-create-body.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_SPEC_HASH } from '../../src/runtime/labels.js';
 
 const config = parseConfigText(
@@ -10,6 +11,8 @@ const config = parseConfigText(
   gpu-two: { image: img, gpus: 2 }
   gpu-ids: { image: img, gpus: [1, "3"] }
   cpu: { image: img, port: 9000 }
+  capped: { image: img, memory: 64m }
+  capped-gpu: { image: img, gpus: 1, memory: 2g }
 `,
   't',
   {},
@@ -27,6 +30,18 @@ describe('buildContainerSpec', () => {
     assert.equal(s.port, 8000);
     assert.equal(s.network, undefined);
     assert.equal(spec('cpu', 'llm').network, 'llm');
+  });
+  it('maps memory to memoryBytes, and on to both engines\' create bodies', () => {
+    assert.equal(spec('capped').memoryBytes, 64 * 1024 ** 2);
+    assert.equal(spec('cpu').memoryBytes, undefined, 'no limit unless configured');
+    type Compat = { HostConfig: { Memory?: number } };
+    assert.equal((compatCreateBody(spec('capped')) as Compat).HostConfig.Memory, 64 * 1024 ** 2);
+    assert.equal((compatCreateBody(spec('cpu')) as Compat).HostConfig.Memory, undefined);
+    type Libpod = { resource_limits?: { memory?: { limit?: number } } };
+    assert.deepEqual((libpodCreateBody(spec('capped-gpu')) as Libpod).resource_limits, { memory: { limit: 2 * 1024 ** 3 } });
+    assert.equal((libpodCreateBody(spec('gpu-all')) as Libpod).resource_limits, undefined);
+    const raised = buildContainerSpec({ ...config.models.get('capped')!, memoryBytes: 128 * 1024 ** 2 }, { instance: 'test', network: '' });
+    assert.notEqual(raised.labels[LABEL_SPEC_HASH], spec('capped').labels[LABEL_SPEC_HASH], 'a new limit means a new container');
   });
   it('turns gpus into engine-neutral requests', () => {
     assert.deepEqual(spec('gpu-all').gpus, { kind: 'all' });
