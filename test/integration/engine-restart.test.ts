@@ -5,10 +5,9 @@
 // Live-restore is off on the GPU dockerd: stopping it stops its containers. Podman's containers
 // live on under conmon while its API service is down.
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
-import { cleanupByLabel, engineSockets, pingSocket, requireEngine } from '../support/engines.js';
-import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { describe, it, type TestContext } from 'node:test';
+import { chatBody, useSwapdockOnEngine } from '../support/engine-harness.js';
+import { cleanupByLabel, engineSockets, pingSocket } from '../support/engines.js';
 import { byInstance, managedByUs, startGpuDocker, startPodmanService, stopGpuDocker, stopPodmanService, waitUntil } from '../support/faults.js';
 
 // Two CPU models, so (ii) starts from a clean crash record: the failed start of (i) would
@@ -25,21 +24,13 @@ models:
 interface ErrorBody { error: { message: string; type: string; code: string } }
 
 describe('the container engine restarts under swapdock (GPU test dockerd)', () => {
-  let sd: EngineSwapdock | undefined;
   const socketPath = engineSockets.gpuDocker;
-
-  before(async () => {
-    const found = await requireEngine('gpuDocker');
-    if (!found) return;
-    sd = await startOnEngine(socketPath, await ensureFakeModelImage(found), MODELS);
-  });
-  after(async () => {
-    // Whatever happened: the engine must be up again for everyone else, then clean up.
+  // Whatever happened: the engine must be up again for everyone else, then clean up.
+  const fixture = useSwapdockOnEngine('gpuDocker', MODELS, async () => {
     if (!(await pingSocket(socketPath))) await startGpuDocker();
-    await sd?.cleanup();
   });
 
-  const post = (model: string) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model));
+  const post = (model: string) => fetch(`${fixture.sd!.url}/v1/chat/completions`, chatBody(model));
   const restarted = async (what: () => Promise<void>) => {
     try {
       await what();
@@ -49,8 +40,8 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
   };
 
   it('engine stopped while idle: 503 naming the unreachable engine, fast; 200 once it is back, without restarting swapdock', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
-    assert.deepEqual(await sd.containers(), []);
+    if (!fixture.sd) return t.skip('engine not available');
+    assert.deepEqual(await fixture.sd.containers(), []);
     await restarted(async () => {
       const stoppedAt = Date.now();
       await stopGpuDocker();
@@ -70,54 +61,54 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
     const res = await post('cpu');
     assert.equal(res.status, 200, await res.clone().text());
     t.diagnostic(`200 ${Date.now() - started} ms after the engine answered again`);
-    const containers = await sd.containers();
+    const containers = await fixture.sd.containers();
     assert.equal(containers.length, 1);
     assert.equal(containers[0]!.State, 'running');
   });
 
   it('engine stopped while a model runs: after it is back swapdock notices, and the next request gets 200 on a fresh container', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
+    if (!fixture.sd) return t.skip('engine not available');
     assert.equal((await post('cpu2')).status, 200);
-    const oldId = sd.scheduler.snapshotOf('cpu2')!.containerId!;
+    const oldId = fixture.sd.scheduler.snapshotOf('cpu2')!.containerId!;
     let duringOutage = '';
     await restarted(async () => {
       await stopGpuDocker();
       // dockerd may report the deaths before its API goes (then swapdock knows already), or not.
-      duringOutage = sd!.scheduler.snapshotOf('cpu2')!.status;
+      duringOutage = fixture.sd!.scheduler.snapshotOf('cpu2')!.status;
     });
     const backAt = Date.now();
     t.diagnostic(`while the engine was down cpu2 was '${duringOutage}'`);
-    const inspectOld = await sd.docker.getContainer(oldId).inspect().catch(() => undefined);
+    const inspectOld = await fixture.sd.docker.getContainer(oldId).inspect().catch(() => undefined);
     t.diagnostic(`after the engine restart the old container is ${inspectOld ? inspectOld.State.Status : 'gone'}`);
     assert.notEqual(inspectOld?.State.Running, true, 'dockerd stopped it (no live-restore)');
-    await waitUntil('swapdock to notice the dead container', () => sd!.scheduler.snapshotOf('cpu2')!.status !== 'ready', 20_000);
+    await waitUntil('swapdock to notice the dead container', () => fixture.sd!.scheduler.snapshotOf('cpu2')!.status !== 'ready', 20_000);
     const noticedMs = Date.now() - backAt;
-    const snapshot = sd.scheduler.snapshotOf('cpu2')!;
+    const snapshot = fixture.sd.scheduler.snapshotOf('cpu2')!;
     t.diagnostic(`noticed ${noticedMs} ms after the engine was back: ${snapshot.status} (${snapshot.lastError})`);
 
     const started = Date.now();
     const res = await post('cpu2');
     assert.equal(res.status, 200, await res.clone().text());
     assert.ok(Date.now() - started < 10_000);
-    const newId = sd.scheduler.snapshotOf('cpu2')!.containerId!;
+    const newId = fixture.sd.scheduler.snapshotOf('cpu2')!.containerId!;
     assert.notEqual(newId, oldId, 'a fresh container');
     await waitUntil('only the fresh container of cpu2 to remain', async () => {
-      const mine = (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === 'cpu2');
+      const mine = (await fixture.sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === 'cpu2');
       return mine.length === 1 && mine[0]!.Id === newId && mine[0]!.State === 'running';
     }, 5000);
     // The cpu model of the first test died with the engine too; it starts again on request.
     assert.equal((await post('cpu')).status, 200);
-    assert.equal((await sd.containers()).filter((c) => c.State === 'running').length, 2);
+    assert.equal((await fixture.sd.containers()).filter((c) => c.State === 'running').length, 2);
   });
 
   it('engine killed (SIGKILL) while models run: 503 meanwhile, and after it is back swapdock reconciles; 200 on fresh containers', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
+    if (!fixture.sd) return t.skip('engine not available');
     // 'quiet' gets no request during the outage: only reconnecting can reveal its death.
     // 'asked' gets one: its container still runs (orphaned) but its port is gone.
     const oldIds: Record<string, string> = {};
     for (const model of ['quiet', 'asked']) {
       assert.equal((await post(model)).status, 200);
-      oldIds[model] = sd.scheduler.snapshotOf(model)!.containerId!;
+      oldIds[model] = fixture.sd.scheduler.snapshotOf(model)!.containerId!;
     }
     await restarted(async () => {
       await stopGpuDocker('SIGKILL');
@@ -128,15 +119,15 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
       assert.equal(res.status, 503, body);
       assert.ok(ms < 10_000, `answered in ${ms} ms, no hang`);
       t.diagnostic(`during the outage a request to a ready model got ${res.status} in ${ms} ms: ${body.slice(0, 220)}`);
-      assert.equal(sd!.scheduler.snapshotOf('quiet')!.status, 'ready', 'no event could tell swapdock yet');
+      assert.equal(fixture.sd!.scheduler.snapshotOf('quiet')!.status, 'ready', 'no event could tell swapdock yet');
       // An unreachable engine is not taken for a removed container.
       assert.doesNotMatch(body, /removed outside swapdock/);
       assert.match(body, /container engine/i);
-      assert.equal(sd!.scheduler.snapshotOf('asked')!.status, 'ready', 'not marked crashed: nothing is known yet');
+      assert.equal(fixture.sd!.scheduler.snapshotOf('asked')!.status, 'ready', 'not marked crashed: nothing is known yet');
     });
     const backAt = Date.now();
-    await waitUntil("swapdock to notice that 'quiet' died", () => sd!.scheduler.snapshotOf('quiet')!.status !== 'ready', 20_000);
-    const snapshot = sd.scheduler.snapshotOf('quiet')!;
+    await waitUntil("swapdock to notice that 'quiet' died", () => fixture.sd!.scheduler.snapshotOf('quiet')!.status !== 'ready', 20_000);
+    const snapshot = fixture.sd.scheduler.snapshotOf('quiet')!;
     t.diagnostic(`'quiet' noticed ${Date.now() - backAt} ms after the engine was back: ${snapshot.status} (${snapshot.lastError})`);
 
     for (const model of ['quiet', 'asked']) {
@@ -144,21 +135,21 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
       const res = await post(model);
       assert.equal(res.status, 200, `${model}: ${await res.clone().text()}`);
       assert.ok(Date.now() - started < 10_000);
-      const newId = sd.scheduler.snapshotOf(model)!.containerId!;
+      const newId = fixture.sd.scheduler.snapshotOf(model)!.containerId!;
       assert.notEqual(newId, oldIds[model], `${model}: a fresh container`);
       await waitUntil(`only the fresh container of ${model} to remain`, async () => {
-        const mine = (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
+        const mine = (await fixture.sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
         return mine.length === 1 && mine[0]!.Id === newId && mine[0]!.State === 'running';
       }, 5000);
     }
   });
 
   it('shutdown leaves nothing on the engine', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
-    await sd.shutdown();
-    assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
-    assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
-    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': sd.instance }), 0);
+    if (!fixture.sd) return t.skip('engine not available');
+    await fixture.sd.shutdown();
+    assert.deepEqual(await byInstance(fixture.sd.docker, fixture.sd.instance), []);
+    assert.deepEqual(await managedByUs(fixture.sd.docker, fixture.sd.instance), []);
+    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': fixture.sd.instance }), 0);
   });
 });
 
@@ -170,27 +161,19 @@ models:
 `;
 
 describe('the Podman API service restarts under swapdock', () => {
-  let sd: EngineSwapdock | undefined;
   const socketPath = engineSockets.podman;
-
-  before(async () => {
-    const found = await requireEngine('podman');
-    if (!found) return;
-    sd = await startOnEngine(socketPath, await ensureFakeModelImage(found), PODMAN_MODELS);
-  });
-  after(async () => {
-    // Whatever happened: the service must be up again for everyone else, then clean up.
+  // Whatever happened: the service must be up again for everyone else, then clean up.
+  const fixture = useSwapdockOnEngine('podman', PODMAN_MODELS, async () => {
     if (!(await pingSocket(socketPath))) await startPodmanService();
-    await sd?.cleanup();
   });
 
-  const post = (model: string) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model));
-  const mine = async (model: string) => (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
+  const post = (model: string) => fetch(`${fixture.sd!.url}/v1/chat/completions`, chatBody(model));
+  const mine = async (model: string) => (await fixture.sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
 
   it('service stopped while a model is loaded: 503 engine_unavailable fast; after a restart 200 without restarting swapdock, one container', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
+    if (!fixture.sd) return t.skip('engine not available');
     assert.equal((await post('loaded')).status, 200);
-    const oldId = sd.scheduler.snapshotOf('loaded')!.containerId!;
+    const oldId = fixture.sd.scheduler.snapshotOf('loaded')!.containerId!;
     try {
       const stoppedAt = Date.now();
       await stopPodmanService();
@@ -229,7 +212,7 @@ describe('the Podman API service restarts under swapdock', () => {
     const res = await post('loaded');
     assert.equal(res.status, 200, await res.clone().text());
     t.diagnostic(`200 ${Date.now() - backAt} ms after the service answered again`);
-    const newId = sd.scheduler.snapshotOf('loaded')!.containerId!;
+    const newId = fixture.sd.scheduler.snapshotOf('loaded')!.containerId!;
     t.diagnostic(newId === oldId ? 'the container survived the service restart and was kept' : 'served by a fresh container');
     await waitUntil("exactly one running container for 'loaded'", async () => {
       const list = await mine('loaded');
@@ -242,10 +225,10 @@ describe('the Podman API service restarts under swapdock', () => {
   });
 
   it('shutdown leaves nothing on the engine', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
-    await sd.shutdown();
-    assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
-    assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
-    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': sd.instance }), 0);
+    if (!fixture.sd) return t.skip('engine not available');
+    await fixture.sd.shutdown();
+    assert.deepEqual(await byInstance(fixture.sd.docker, fixture.sd.instance), []);
+    assert.deepEqual(await managedByUs(fixture.sd.docker, fixture.sd.instance), []);
+    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': fixture.sd.instance }), 0);
   });
 });

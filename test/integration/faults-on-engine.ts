@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import Docker from 'dockerode';
-import { chatBody, runInstance, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
-import { cleanupByLabel, requireEngine } from '../support/engines.js';
-import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { chatBody, runInstance, useSwapdockOnEngine } from '../support/engine-harness.js';
+import { cleanupByLabel } from '../support/engines.js';
 import { ServeProcess, backendEnv, byInstance, crashBackend, managedByUs, modelOf, sampleContainers, waitUntil } from '../support/faults.js';
 
 const MODELS = `
@@ -28,21 +27,10 @@ interface ErrorBody { error: { message: string; type: string; code: string } }
 
 export function faultsOnEngine(engine: 'docker' | 'podman'): void {
   describe(`faults on ${engine}`, () => {
-    let sd: EngineSwapdock | undefined;
-    let image = '';
-    let socketPath = '';
+    const fixture = useSwapdockOnEngine(engine, MODELS);
 
-    before(async () => {
-      const found = await requireEngine(engine);
-      if (!found) return;
-      socketPath = found.socketPath;
-      image = await ensureFakeModelImage({ socketPath });
-      sd = await startOnEngine(socketPath, image, MODELS);
-    });
-    after(() => sd?.cleanup());
-
-    const post = (model: string, extra?: Record<string, unknown>) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model, extra));
-    const of = async (model: string) => (await byInstance(sd!.docker, sd!.instance)).filter((c) => modelOf(c) === model);
+    const post = (model: string, extra?: Record<string, unknown>) => fetch(`${fixture.sd!.url}/v1/chat/completions`, chatBody(model, extra));
+    const of = async (model: string) => (await byInstance(fixture.sd!.docker, fixture.sd!.instance)).filter((c) => modelOf(c) === model);
     /** Exactly one container for `model`, running, with this id: nothing dead or duplicate beside it. */
     const onlyContainer = (model: string, id: string) =>
       waitUntil(`'${model}' to have exactly its one running container`, async () => {
@@ -51,18 +39,18 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       }, 5000);
 
     it('a backend crash mid-stream ends the stream with an error event, fails the queue fast, and restarts on the next request', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       assert.equal((await post('crashy')).status, 200);
-      const oldId = sd.scheduler.snapshotOf('crashy')!.containerId!;
+      const oldId = fixture.sd.scheduler.snapshotOf('crashy')!.containerId!;
       const stream = await post('crashy', { stream: true, fake_chunks: 400, fake_chunk_delay_ms: 25 });
       assert.equal(stream.status, 200);
       const reader = stream.body!.getReader();
       let text = new TextDecoder().decode((await reader.read()).value);
       const queued = post('crashy');
-      await waitUntil('a queued request', () => sd!.scheduler.snapshotOf('crashy')!.queued === 1, 5000, 20);
+      await waitUntil('a queued request', () => fixture.sd!.scheduler.snapshotOf('crashy')!.queued === 1, 5000, 20);
 
       const crashedAt = Date.now();
-      await crashBackend(sd.docker, oldId);
+      await crashBackend(fixture.sd.docker, oldId);
       const queuedRes = await queued;
       const queuedMs = Date.now() - crashedAt;
       for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
@@ -84,14 +72,14 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       const started = Date.now();
       const again = await post('crashy');
       assert.equal(again.status, 200);
-      const newId = sd.scheduler.snapshotOf('crashy')!.containerId!;
+      const newId = fixture.sd.scheduler.snapshotOf('crashy')!.containerId!;
       assert.notEqual(newId, oldId, 'a new container');
       await onlyContainer('crashy', newId);
       t.diagnostic(`restart on the next request took ${Date.now() - started} ms`);
     });
 
     it('a backend that exits at start: two fast failures with its log lines, then crash-loop backoff; nothing left', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       for (const attempt of [1, 2]) {
         const started = Date.now();
         const res = await post('broken');
@@ -113,11 +101,11 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       assert.match(error.message, /failed 2 times in a row/);
       assert.ok(Date.now() - started < 1000, 'refused without trying to start');
       assert.equal((await of('broken')).length, 0);
-      assert.equal(sd.scheduler.snapshotOf('broken')!.status, 'failed');
+      assert.equal(fixture.sd.scheduler.snapshotOf('broken')!.status, 'failed');
     });
 
     it('a model over its memory limit at load: a fast 503 naming the OOM kill, with its log lines; nothing left', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const started = Date.now();
       const res = await post('hungry');
       const ms = Date.now() - started;
@@ -137,16 +125,16 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
     });
 
     it('a container removed by hand while idle is replaced: no 502, then a fresh container', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       // 'victim': request right after the removal, before swapdock may have seen the engine's event.
       // 'victim2': request after swapdock noticed. (Two models: a second removal of one model within
       // a minute would count as a crash loop, crash-backoff.ts.)
       for (const [model, round] of [['victim', 'immediately'], ['victim2', 'after it was noticed']] as const) {
         assert.equal((await post(model)).status, 200);
-        const oldId = sd.scheduler.snapshotOf(model)!.containerId!;
-        await sd.docker.getContainer(oldId).remove({ force: true });
+        const oldId = fixture.sd.scheduler.snapshotOf(model)!.containerId!;
+        await fixture.sd.docker.getContainer(oldId).remove({ force: true });
         if (round !== 'immediately') {
-          await waitUntil('the removal to be noticed', () => sd!.scheduler.snapshotOf(model)!.status !== 'ready', 5000, 20);
+          await waitUntil('the removal to be noticed', () => fixture.sd!.scheduler.snapshotOf(model)!.status !== 'ready', 5000, 20);
         }
         const started = Date.now();
         let res = await post(model);
@@ -164,32 +152,32 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
         }
         assert.ok(Date.now() - started < 10_000);
         t.diagnostic(`${round}: first request ${firstStatus}, 200 after ${Date.now() - started} ms`);
-        const newId = sd.scheduler.snapshotOf(model)!.containerId!;
+        const newId = fixture.sd.scheduler.snapshotOf(model)!.containerId!;
         assert.notEqual(newId, oldId);
         await onlyContainer(model, newId);
       }
     });
 
     it('shutdown removes every container of the run', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
-      await sd.shutdown();
-      assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
-      assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
+      if (!fixture.sd) return t.skip('engine not available');
+      await fixture.sd.shutdown();
+      assert.deepEqual(await byInstance(fixture.sd.docker, fixture.sd.instance), []);
+      assert.deepEqual(await managedByUs(fixture.sd.docker, fixture.sd.instance), []);
     });
 
     /** A config file for `swapdock serve` with one model `m`; returns write(env) to change it. */
     const serveConfig = (instance: string) => {
       const file = path.join(mkdtempSync(path.join(tmpdir(), 'swapdock-faults-')), 'models.yaml');
       const write = (env: Record<string, string>) =>
-        writeFileSync(file, `instance: ${instance}\nengine: { host: "unix://${socketPath}" }\nshutdownTimeout: 10s\n` +
-          `defaults: { ttl: 0, stopTimeout: 2s }\nmodels:\n  m: { image: ${image}, pull: never, env: ${JSON.stringify(env)} }\n`);
+        writeFileSync(file, `instance: ${instance}\nengine: { host: "unix://${fixture.socketPath}" }\nshutdownTimeout: 10s\n` +
+          `defaults: { ttl: 0, stopTimeout: 2s }\nmodels:\n  m: { image: ${fixture.image}, pull: never, env: ${JSON.stringify(env)} }\n`);
       return { file, write };
     };
 
     it('swapdock SIGKILLed: a new serve adopts the container as is; a changed config replaces it; never two', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const instance = runInstance('it-faults-kill');
-      const docker = new Docker({ socketPath });
+      const docker = new Docker({ socketPath: fixture.socketPath });
       const { file, write } = serveConfig(instance);
       write({ MARK: 'a' });
       const sampler = sampleContainers(docker, instance);
@@ -239,15 +227,15 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       } finally {
         const max = await sampler.stop();
         await Promise.all(serves.map((s) => s.kill9()));
-        await cleanupByLabel(socketPath, { 'io.swapdock.instance': instance });
+        await cleanupByLabel(fixture.socketPath, { 'io.swapdock.instance': instance });
         assert.ok((max.get('m') ?? 0) <= 1, `never two containers for 'm' (saw ${max.get('m')})`);
       }
     });
 
     it('a config edit during a stream: the stream completes, then the model runs in a new container with the new env', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const instance = runInstance('it-faults-reload');
-      const docker = new Docker({ socketPath });
+      const docker = new Docker({ socketPath: fixture.socketPath });
       const { file, write } = serveConfig(instance);
       write({ VERSION: '1' });
       const sampler = sampleContainers(docker, instance);
@@ -288,7 +276,7 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       } finally {
         const max = await sampler.stop();
         await serve.kill9();
-        await cleanupByLabel(socketPath, { 'io.swapdock.instance': instance });
+        await cleanupByLabel(fixture.socketPath, { 'io.swapdock.instance': instance });
         assert.ok((max.get('m') ?? 0) <= 1, `never two containers for 'm' (saw ${max.get('m')})`);
       }
     });

@@ -1,10 +1,8 @@
 // VRAM placement on a real engine with fake GPUs: with a two-GPU inventory, models that fit run
 // side by side on the devices the scheduler chose, and the containers get exactly those devices.
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { requireEngine } from '../support/engines.js';
-import { chatBody, inspectModel, runningModels, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
-import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { describe, it, type TestContext } from 'node:test';
+import { chatBody, inspectModel, runningModels, useSwapdockOnEngine } from '../support/engine-harness.js';
 
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 2s }
@@ -16,24 +14,18 @@ models:
 `;
 
 describe('VRAM placement on an engine with the NVIDIA runtime', () => {
-  let sd: EngineSwapdock | undefined;
-  before(async () => {
-    const found = await requireEngine('gpuDocker');
-    if (!found) return;
-    sd = await startOnEngine(found.socketPath, await ensureFakeModelImage(found), MODELS);
-  });
-  after(() => sd?.cleanup());
+  const fixture = useSwapdockOnEngine('gpuDocker', MODELS);
 
-  const running = () => runningModels(sd!);
+  const running = () => runningModels(fixture.sd!);
   const devicesOf = async (model: string) => {
-    const { inspect, env } = await inspectModel(sd!, model);
+    const { inspect, env } = await inspectModel(fixture.sd!, model);
     return { requested: inspect.HostConfig.DeviceRequests?.[0]?.DeviceIDs, visible: env.NVIDIA_VISIBLE_DEVICES };
   };
 
   it('places two models that fit on different GPUs, side by side', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
-    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('left'))).status, 200);
-    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('right'))).status, 200);
+    if (!fixture.sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${fixture.sd.url}/v1/chat/completions`, chatBody('left'))).status, 200);
+    assert.equal((await fetch(`${fixture.sd.url}/v1/chat/completions`, chatBody('right'))).status, 200);
     assert.deepEqual(await running(), ['left', 'right']);
     const left = await devicesOf('left');
     const right = await devicesOf('right');
@@ -44,13 +36,13 @@ describe('VRAM placement on an engine with the NVIDIA runtime', () => {
   });
 
   it('evicts both for a model that needs room on every GPU, and hands it all devices', async (t: TestContext) => {
-    if (!sd) return t.skip('engine not available');
-    assert.equal((await fetch(`${sd.url}/v1/chat/completions`, chatBody('both'))).status, 200);
+    if (!fixture.sd) return t.skip('engine not available');
+    assert.equal((await fetch(`${fixture.sd.url}/v1/chat/completions`, chatBody('both'))).status, 200);
     assert.deepEqual(await running(), ['both']);
     const both = await devicesOf('both');
     assert.deepEqual(both.requested, ['0', '1']);
     assert.equal(both.visible, '0,1');
-    const api = (await (await fetch(`${sd.url}/api/models`)).json()) as { models: { id: string; devices: string[] }[] };
+    const api = (await (await fetch(`${fixture.sd.url}/api/models`)).json()) as { models: { id: string; devices: string[] }[] };
     assert.deepEqual(api.models.find((m) => m.id === 'both')!.devices, ['0', '1']);
   });
 });

@@ -1,9 +1,8 @@
 // The end-to-end suite: swapdock in front of real containers, run on Docker and on Podman.
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { requireEngine, type EngineName } from '../support/engines.js';
-import { chatBody, startOnEngine, type EngineSwapdock } from '../support/engine-harness.js';
-import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { describe, it, type TestContext } from 'node:test';
+import type { EngineName } from '../support/engines.js';
+import { chatBody, startOnEngine, useSwapdockOnEngine } from '../support/engine-harness.js';
 
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 2s, startTimeout: 60s }
@@ -24,32 +23,21 @@ models:
 
 export function swapdockOnEngine(engine: EngineName): void {
   describe(`swapdock on ${engine}`, () => {
-    let sd: EngineSwapdock | undefined;
-    let image = '';
-    let socketPath = '';
+    const fixture = useSwapdockOnEngine(engine, MODELS);
 
-    before(async () => {
-      const found = await requireEngine(engine);
-      if (!found) return;
-      socketPath = found.socketPath;
-      image = await ensureFakeModelImage({ socketPath });
-      sd = await startOnEngine(socketPath, image, MODELS);
-    });
-    after(() => sd?.cleanup());
-
-    const post = (model: string, extra?: Record<string, unknown>) => fetch(`${sd!.url}/v1/chat/completions`, chatBody(model, extra));
-    const modelContainers = async (model: string) => (await sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
+    const post = (model: string, extra?: Record<string, unknown>) => fetch(`${fixture.sd!.url}/v1/chat/completions`, chatBody(model, extra));
+    const modelContainers = async (model: string) => (await fixture.sd!.containers()).filter((c) => c.Labels['io.swapdock.model'] === model);
 
     it('starts a model on its first request and forwards to it', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
-      assert.equal((await sd.containers()).length, 0, 'nothing runs before a request');
+      if (!fixture.sd) return t.skip('engine not available');
+      assert.equal((await fixture.sd.containers()).length, 0, 'nothing runs before a request');
       const res = await post('chat-alias');
       assert.equal(res.status, 200);
       assert.match((await res.json() as any).choices[0].message.content, /model=org\/chat-7b/);
       const [container] = await modelContainers('chat');
       assert.ok(container);
       assert.equal(container.State, 'running');
-      const inspect = await sd.docker.getContainer(container.Id).inspect();
+      const inspect = await fixture.sd.docker.getContainer(container.Id).inspect();
       assert.equal(inspect.HostConfig.Init, true);
       assert.equal(inspect.Config.Labels['io.swapdock.managed-by'], 'swapdock');
       assert.match(inspect.Config.Labels['io.swapdock.spec-hash'] ?? '', /^[0-9a-f]{16}$/);
@@ -58,7 +46,7 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('streams through the real container', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const res = await post('chat', { stream: true, fake_chunks: 5 });
       assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
       const events = (await res.text()).split('\n\n').filter(Boolean);
@@ -67,7 +55,7 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('concurrent cold requests share one container', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const all = await Promise.all(Array.from({ length: 6 }, () => post('short-lived')));
       assert.deepEqual(all.map((r) => r.status), Array(6).fill(200));
       await Promise.all(all.map((r) => r.text()));
@@ -75,15 +63,15 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('stops and removes a model after its idle TTL', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const deadline = Date.now() + 15_000;
       while ((await modelContainers('short-lived')).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal((await modelContainers('short-lived')).length, 0);
-      assert.equal(sd.scheduler.snapshotOf('short-lived')!.status, 'stopped');
+      assert.equal(fixture.sd.scheduler.snapshotOf('short-lived')!.status, 'stopped');
     });
 
     it('a container that exits while starting fails fast with its last log lines, leaving nothing', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const started = Date.now();
       const res = await post('crashes');
       assert.equal(res.status, 503);
@@ -95,7 +83,7 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('a health check that never passes hits startTimeout, leaving nothing', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const res = await post('never-ready');
       assert.equal(res.status, 503);
       assert.match((await res.json() as any).error.message, /not ready|timed out|timeout/i);
@@ -103,7 +91,7 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('a missing image is a clear error, leaving nothing', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       const res = await post('no-image');
       assert.equal(res.status, 503);
       assert.match((await res.json() as any).error.message, /swapdock-test\/does-not-exist:1/);
@@ -111,9 +99,9 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('never touches a foreign container that holds the name swapdock wants', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
-      const name = `swapdock-${sd.instance}-squatted`;
-      const foreign = await sd.docker.createContainer({ Image: image, name, Labels: { 'io.swapdock.test-foreign': sd.instance } });
+      if (!fixture.sd) return t.skip('engine not available');
+      const name = `swapdock-${fixture.sd.instance}-squatted`;
+      const foreign = await fixture.sd.docker.createContainer({ Image: fixture.image, name, Labels: { 'io.swapdock.test-foreign': fixture.sd.instance } });
       try {
         const res = await post('squatted');
         assert.equal(res.status, 503);
@@ -127,25 +115,25 @@ export function swapdockOnEngine(engine: EngineName): void {
     });
 
     it('a backend that ignores SIGTERM is killed after stopTimeout', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       assert.equal((await post('stubborn')).status, 200);
       const started = Date.now();
-      await sd.scheduler.unload('stubborn');
+      await fixture.sd.scheduler.unload('stubborn');
       assert.equal((await modelContainers('stubborn')).length, 0);
       assert.ok(Date.now() - started < 15_000, 'stop escalated to SIGKILL instead of hanging');
     });
 
     it('a swapdock killed and restarted adopts its unchanged containers and removes the rest', async (t: TestContext) => {
-      if (!sd) return t.skip('engine not available');
+      if (!fixture.sd) return t.skip('engine not available');
       assert.equal((await post('chat')).status, 200);
       assert.equal((await post('short-lived')).status, 200);
       const before = await modelContainers('chat');
       assert.equal(before.length, 1);
       // Simulate SIGKILL: the server goes away without stopping its containers.
-      sd.server.closeAllConnections();
-      await new Promise((r) => sd!.server.close(r));
+      fixture.sd.server.closeAllConnections();
+      await new Promise((r) => fixture.sd!.server.close(r));
       const changed = MODELS.replace('short-lived: { image: {{IMAGE}}, pull: never, ttl: 1s }', 'short-lived: { image: {{IMAGE}}, pull: never, ttl: 1s, env: { CHANGED: "1" } }');
-      const second = await startOnEngine(socketPath, image, changed, sd.instance);
+      const second = await startOnEngine(fixture.socketPath, fixture.image, changed, fixture.sd.instance);
       try {
         const after = await second.containers();
         assert.deepEqual(after.map((c) => c.Id), [before[0]!.Id], 'chat adopted as is; the changed model removed; no duplicate');

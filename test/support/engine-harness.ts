@@ -7,7 +7,9 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY } from '../../src/runtime/labels.js';
 import { silentLog } from './app-harness.js';
-import { cleanupByLabel } from './engines.js';
+import { after, before } from 'node:test';
+import { cleanupByLabel, requireEngine, type EngineName } from './engines.js';
+import { ensureFakeModelImage } from './fake-model-image.js';
 
 export interface EngineSwapdock extends RunningServer {
   docker: Docker;
@@ -57,4 +59,31 @@ export async function inspectModel(sd: EngineSwapdock, model: string) {
   const port = inspect.NetworkSettings.Ports['8000/tcp']![0]!.HostPort;
   const env = (await (await fetch(`http://127.0.0.1:${port}/fake/env`)).json()) as Record<string, string>;
   return { inspect, env };
+}
+
+export interface EngineFixture {
+  /** Undefined when the engine is missing and skipping was allowed (never in CI). */
+  sd?: EngineSwapdock;
+  image: string;
+  socketPath: string;
+}
+
+/**
+ * Registers before/after hooks that run one swapdock on `engine` for the enclosing suite.
+ * `beforeCleanup` runs first in `after` (e.g. to bring a stopped engine back).
+ */
+export function useSwapdockOnEngine(engine: EngineName, yaml: string, beforeCleanup?: () => Promise<void>): EngineFixture {
+  const fixture: EngineFixture = { image: '', socketPath: '' };
+  before(async () => {
+    const found = await requireEngine(engine);
+    if (!found) return;
+    fixture.socketPath = found.socketPath;
+    fixture.image = await ensureFakeModelImage(found);
+    fixture.sd = await startOnEngine(found.socketPath, fixture.image, yaml);
+  });
+  after(async () => {
+    await beforeCleanup?.();
+    await fixture.sd?.cleanup();
+  });
+  return fixture;
 }
