@@ -108,7 +108,7 @@ start_dockerd() {
   fi
   log "$name: starting dockerd (log: $logf)"
   # setsid+nohup: the daemon must outlive this shell and the session/CI step that ran it.
-  PATH=$path setsid nohup dockerd --host "unix://$sock" --pidfile "$pidfile" --exec-root "$execroot" "$@" \
+  PATH=$path setsid nohup env -C / dockerd --host "unix://$sock" --pidfile "$pidfile" --exec-root "$execroot" "$@" \
     </dev/null >>"$logf" 2>&1 &
   pid=$!
   wait_ping "$sock" "$pid" "$logf"
@@ -188,8 +188,9 @@ start_podman() {
       rm -f "$PODMAN_SOCK"
       mkdir -p "$(dirname "$PODMAN_SOCK")"
       log "podman: starting 'podman system service' (log: $PODMAN_LOG)"
-      # --time=0: the default exits after 5 s idle.
-      PATH=$SYS_PATH setsid nohup podman system service --time=0 "unix://$PODMAN_SOCK" \
+      # --time=0: the default exits after 5 s idle. Started in / (env -C): conmon leaves files such
+      # as "oom" in its working directory.
+      PATH=$SYS_PATH setsid nohup env -C / podman system service --time=0 "unix://$PODMAN_SOCK" \
         </dev/null >>"$PODMAN_LOG" 2>&1 &
       pid=$!
       echo "$pid" >"$PODMAN_PIDFILE"
