@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { SwapdockConfig } from '../config/schema.js';
-import { PayloadTooLargeError, RouteNotFoundError } from '../errors.js';
+import { ModelNotFoundError, PayloadTooLargeError, RouteNotFoundError } from '../errors.js';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -30,7 +30,15 @@ export interface AppDeps {
 export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { log: Logger; requestId: string; model: string } };
 
 /** POST routes whose body names the model and which are forwarded to that model's container. */
-export const INFERENCE_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+export const INFERENCE_PATHS = [
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/responses',
+  '/v1/rerank',
+  '/v1/audio/speech',
+  '/v1/images/generations',
+] as const;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -39,6 +47,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
 
   app.get('/v1/models', (c) => c.json(listModels(deps.scheduler.currentConfig, deps.scheduler)));
+  app.get('/v1/models/*', function describeModel(c) {
+    const name = decodeURIComponent(c.req.path.slice('/v1/models/'.length));
+    const entry = listModels(deps.scheduler.currentConfig, deps.scheduler).data.find((m) => m.id === name);
+    if (!entry) throw new ModelNotFoundError(name, deps.resolver.names());
+    return c.json(entry);
+  });
   app.route('/api', adminRoutes(deps));
 
   for (const path of INFERENCE_PATHS) {

@@ -68,3 +68,25 @@ describe('the Node server', () => {
     await waitFor(() => server.scheduler.snapshotOf('m')!.inFlight === 0, 3000, 'the lease to be released');
   });
 });
+
+describe('more OpenAI endpoints', () => {
+  it('forwards /v1/responses, /v1/rerank, /v1/audio/speech and /v1/images/generations by model, rewriting it', async () => {
+    for (const path of ['/v1/responses', '/v1/rerank', '/v1/audio/speech', '/v1/images/generations']) {
+      const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mm', input: 'x' }) });
+      await res.text(); // whatever the backend answers is passed through
+      const containerId = server.scheduler.snapshotOf('m')!.containerId!;
+      const info = await server.runtime.inspect(containerId);
+      const seen = (await (await fetch(`http://127.0.0.1:${info!.endpoint!.port}/fake/requests`)).json()) as { last: { path: string; body: { model: string } } };
+      assert.equal(seen.last.path, path);
+      assert.equal(seen.last.body.model, 'org/m');
+    }
+  });
+
+  it('GET /v1/models/{id} describes one model or alias; unknown ids get a 404 with the list', async () => {
+    const one = (await (await fetch(`${server.url}/v1/models/mm`)).json()) as { id: string; alias_of: string; state: string };
+    assert.deepEqual([one.id, one.alias_of], ['mm', 'm']);
+    const missing = await fetch(`${server.url}/v1/models/nope`);
+    assert.equal(missing.status, 404);
+    assert.match(((await missing.json()) as { error: { message: string } }).error.message, /Available models: m, mm/);
+  });
+});
