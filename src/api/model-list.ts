@@ -8,6 +8,7 @@ const CREATED = Math.floor(Date.now() / 1000);
 export function listModels(config: SwapdockConfig, scheduler: Scheduler) {
   const data = [];
   for (const model of config.models.values()) {
+    if (model.unlisted) continue; // still served by name
     const state = scheduler.snapshotOf(model.id);
     const common = {
       object: 'model' as const,

@@ -76,6 +76,14 @@ export const modelSchema = z
     conflicts: z.array(z.string().min(1)).default([]).describe('Models that must never run at the same time as this one'),
     preload: z.boolean().default(false).describe('Load at start-up instead of on the first request'),
     baseline: z.boolean().default(false).describe('Load again whenever its GPUs fall idle; never unloaded for idleness'),
+    params: z
+      .strictObject({
+        set: z.record(z.string(), z.unknown()).default({}).describe('Body fields forced to these values'),
+        strip: z.array(z.string()).default([]).describe('Body fields removed before forwarding'),
+      })
+      .optional()
+      .describe('Request shaping for JSON bodies; `model` is never touched'),
+    unlisted: z.boolean().default(false).describe('Served, but not shown in /v1/models'),
   })
   .describe('One model served by one container');
 
@@ -117,6 +125,7 @@ export const configSchema = z
       .optional()
       .describe("The host's GPUs; absent = detected with nvidia-smi, else GPU models are simply exclusive"),
     maxLoaded: z.number().int().min(1).optional().describe('At most this many models loaded at once'),
+    fallback: z.string().optional().describe('Model that serves requests for names that are not configured; off when absent'),
     queue: z
       .strictObject({
         maxWait: duration('Longest a request waits for its model before a 503').prefault('10m'),
@@ -150,6 +159,9 @@ export const configSchema = z
       });
     }
     for (const issue of checkPlacement(config)) ctx.addIssue({ code: 'custom', ...issue });
+    if (config.fallback !== undefined && !owner.has(config.fallback)) {
+      ctx.addIssue({ code: 'custom', path: ['fallback'], message: `'${config.fallback}' is not a configured model or alias` });
+    }
   });
 
 export type RawConfig = z.input<typeof configSchema>;

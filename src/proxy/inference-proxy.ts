@@ -68,6 +68,25 @@ export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string,
   return out;
 }
 
+/** Applies the model's `params` (strip, then set) to a parsed body; `model` is protected. True when it changed anything. */
+export function shapeBody(body: Record<string, unknown>, model: ModelConfig): boolean {
+  const params = model.params;
+  if (!params) return false;
+  let changed = false;
+  for (const key of params.strip) {
+    if (key !== 'model' && key in body) {
+      delete body[key];
+      changed = true;
+    }
+  }
+  for (const [key, value] of Object.entries(params.set)) {
+    if (key === 'model') continue;
+    body[key] = value;
+    changed = true;
+  }
+  return changed;
+}
+
 export class InferenceProxy {
   constructor(
     private readonly deps: { scheduler: Scheduler; resolver: ModelResolver; pools: UpstreamPools; log: Logger },
@@ -135,10 +154,12 @@ export class InferenceProxy {
     if (typeof name !== 'string' || name === '') {
       throw new BadRequestError('The request body has no "model" field. Name one of the models from GET /v1/models.', 'missing_model');
     }
-    const model = this.deps.resolver.resolve(name);
+    const { model, viaFallback } = this.deps.resolver.resolveForRequest(name);
+    if (viaFallback) this.deps.log.info({ requested: name, model: model.id }, `No model '${name}' is configured: serving it with the fallback '${model.id}'`);
     const upstreamName = upstreamNameOf(model);
     const streaming = (parsed as { stream?: unknown }).stream === true;
-    if (upstreamName === name) return { model, body: raw, streaming };
+    const shaped = shapeBody(parsed as Record<string, unknown>, model);
+    if (upstreamName === name && !shaped) return { model, body: raw, streaming };
     (parsed as { model: string }).model = upstreamName;
     return { model, body: Buffer.from(JSON.stringify(parsed)), streaming };
   }

@@ -208,3 +208,15 @@ models:
     assert.match(byPath['models.enemy.conflicts.0']!, /'nobody' is not a configured model/);
   });
 });
+
+describe('request shaping keys', () => {
+  it('parses params, unlisted and fallback, and rejects a fallback that is not configured', () => {
+    const config = parseConfigText(`fallback: a\nmodels:\n  a: { image: x, unlisted: true, params: { set: { max_tokens: 5 }, strip: [seed] } }\n`, 't', {});
+    assert.equal(config.fallback, 'a');
+    assert.deepEqual(config.models.get('a')!.params, { set: { max_tokens: 5 }, strip: ['seed'] });
+    assert.equal(config.models.get('a')!.unlisted, true);
+    const issues = problems(`fallback: nobody\nmodels:\n  a: { image: x }\n`);
+    assert.equal(issues[0]!.path, 'fallback');
+    assert.match(issues[0]!.message, /not a configured model/);
+  });
+});
