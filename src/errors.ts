@@ -113,7 +113,8 @@ export class PayloadTooLargeError extends SwapdockError {
   readonly type = 'invalid_request_error';
   readonly code = 'payload_too_large';
   constructor(limitBytes: number) {
-    super(`The request body is larger than the limit of ${Math.round(limitBytes / 1048576)} MiB. Send a smaller request.`);
+    const limit = limitBytes >= 1048576 ? `${Math.round(limitBytes / 1048576)} MiB` : `${Math.round(limitBytes / 1024)} KiB`;
+    super(`The request body is larger than the limit of ${limit} (limits.maxBody). Send a smaller request, or raise limits.maxBody in the config.`);
   }
 }
 

@@ -10,7 +10,6 @@ import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { dialectForPath, renderError } from './error-response.js';
-import { DEFAULT_MAX_BODY_BYTES } from './read-body.js';
 import { listModels } from './model-list.js';
 import { adminRoutes, type ReloadOutcome } from './admin-routes.js';
 import { requestLogger } from './request-log.js';
@@ -38,6 +37,11 @@ export const INFERENCE_PATHS = [
   '/v1/rerank',
   '/v1/audio/speech',
   '/v1/images/generations',
+  // llama.cpp server's native API, routed by the `model` field like the rest.
+  '/completion',
+  '/infill',
+  '/tokenize',
+  '/detokenize',
 ] as const;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -57,8 +61,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   for (const path of INFERENCE_PATHS) {
     app.post(path, async function forwardInference(c) {
-      if (Number(c.req.header('content-length')) > DEFAULT_MAX_BODY_BYTES) throw new PayloadTooLargeError(DEFAULT_MAX_BODY_BYTES);
+      const limit = deps.scheduler.currentConfig.limits.maxBodyBytes;
+      if (Number(c.req.header('content-length')) > limit) throw new PayloadTooLargeError(limit);
       const body = Buffer.from(await c.req.arrayBuffer());
+      if (body.length > limit) throw new PayloadTooLargeError(limit);
       const url = new URL(c.req.url);
       const upstream = await deps.proxy.open({
         method: 'POST',

@@ -20,6 +20,8 @@ export interface NodeListenerDeps {
   log: Logger;
   /** Interval of SSE comments to a streaming request waiting for its model (queue.heartbeat). */
   heartbeatMs: () => number;
+  /** limits.maxBody of the config in force. */
+  maxBodyBytes: () => number;
 }
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -57,7 +59,7 @@ async function forwardInference(req: IncomingMessage, res: ServerResponse, deps:
     });
   });
   try {
-    const body = await readNodeBody(req);
+    const body = await readNodeBody(req, deps.maxBodyBytes());
     const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());
     await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal, onStreamWait }, sink);
   } catch (err) {

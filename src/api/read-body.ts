@@ -2,9 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PayloadTooLargeError } from '../errors.js';
 
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-
-export function readNodeBody(req: IncomingMessage, limitBytes = DEFAULT_MAX_BODY_BYTES): Promise<Buffer> {
+export function readNodeBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limitBytes) return Promise.reject(new PayloadTooLargeError(limitBytes));
   return new Promise((resolve, reject) => {

@@ -125,6 +125,9 @@ export const configSchema = z
       .optional()
       .describe("The host's GPUs; absent = detected with nvidia-smi, else GPU models are simply exclusive"),
     maxLoaded: z.number().int().min(1).optional().describe('At most this many models loaded at once'),
+    limits: z
+      .strictObject({ maxBody: size.prefault('64m').describe('Largest request body accepted; larger ones get 413') })
+      .prefault({}),
     fallback: z.string().optional().describe('Model that serves requests for names that are not configured; off when absent'),
     queue: z
       .strictObject({
@@ -185,7 +188,8 @@ export interface GpuDevice {
   vramBytes: number;
 }
 
-export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap'> {
+export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits'> {
+  limits: { maxBodyBytes: number };
   shutdownTimeoutMs: number;
   /** Configured inventory; undefined = detect at start-up. */
   gpus?: GpuDevice[];
@@ -213,13 +217,14 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
       stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,
     });
   }
-  const { models: _m, defaults: _d, shutdownTimeout, gpus, queue, swap, ...rest } = parsed;
+  const { models: _m, defaults: _d, shutdownTimeout, gpus, queue, swap, limits, ...rest } = parsed;
   return {
     ...rest,
     shutdownTimeoutMs: shutdownTimeout,
     gpus: gpus?.map((g) => ({ id: g.id, vramBytes: g.vram })),
     queue: { maxWaitMs: queue.maxWait, heartbeatMs: queue.heartbeat },
     swap: { policy: swap.policy, maxWaitMs: swap.maxWait },
+    limits: { maxBodyBytes: limits.maxBody },
     defaults,
     models,
   };

@@ -50,3 +50,29 @@ describe('the fallback model', () => {
     assert.match(answer.choices[0]!.message.content, /model=shaped/, 'the backend got the fallback model name');
   });
 });
+
+describe('llama.cpp native routes and the body limit', () => {
+  it('routes /completion, /infill, /tokenize and /detokenize by model', async () => {
+    for (const path of ['/completion', '/infill', '/tokenize', '/detokenize']) {
+      const res = await fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify({ model: 'hidden', prompt: 'x' }) });
+      await res.text();
+      const info = await server.runtime.inspect(server.scheduler.snapshotOf('hidden')!.containerId!);
+      const seen = (await (await fetch(`http://127.0.0.1:${info!.endpoint!.port}/fake/requests`)).json()) as { byRoute: Record<string, number> };
+      assert.equal(seen.byRoute[`POST ${path}`], 1, path);
+    }
+  });
+
+  it('answers 413 for a body over limits.maxBody', async () => {
+    const small = await buildServer(`instance: app-limit\nlimits: { maxBody: 1k }\nmodels:\n  m: { image: fake-model:latest }\n`);
+    try {
+      const res = await fetch(`${small.url}/v1/chat/completions`, chat('m', { padding: 'x'.repeat(4096) }));
+      assert.equal(res.status, 413);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'payload_too_large');
+      assert.match(error.message, /1 KiB \(limits\.maxBody\)/);
+      assert.equal(small.runtime.calls.create, 0, 'nothing was started for it');
+    } finally {
+      await small.shutdown();
+    }
+  });
+});
