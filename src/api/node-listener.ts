@@ -12,10 +12,11 @@ import type { AppEnv } from './create-app.js';
 import { INFERENCE_PATHS } from './create-app.js';
 import { renderError } from './error-response.js';
 import { readNodeBody } from './read-body.js';
+import { UPSTREAM_PREFIX, forwardUpstream, type UpstreamRouteDeps } from './upstream-route.js';
 import { logRequest, newRequestId } from './request-log.js';
 import type { ModelConfig } from '../config/schema.js';
 
-export interface NodeListenerDeps {
+export interface NodeListenerDeps extends UpstreamRouteDeps {
   proxy: InferenceProxy;
   log: Logger;
   /** Interval of SSE comments to a streaming request waiting for its model (queue.heartbeat). */
@@ -32,6 +33,10 @@ export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): N
   return function handleRequest(req, res) {
     if (req.method === 'POST' && fastPaths.has(pathOf(req.url))) {
       void forwardInference(req, res, deps);
+      return;
+    }
+    if (req.url?.startsWith(UPSTREAM_PREFIX)) {
+      void forwardUpstream(req, res, deps);
       return;
     }
     void viaHono(req, res);

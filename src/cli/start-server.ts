@@ -61,7 +61,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     : undefined;
   const reload = reloader && ((trigger: string) => reloader.reload(trigger));
   const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, reload: reload && (() => reload('POST /api/reload')) });
-  const server = createServer({ keepAliveTimeout: 65_000 }, createNodeListener(app, { proxy, log, heartbeatMs: () => scheduler.currentConfig.queue.heartbeatMs, maxBodyBytes: () => scheduler.currentConfig.limits.maxBodyBytes }));
+  const server = createServer({ keepAliveTimeout: 65_000 }, createNodeListener(app, { proxy, log, resolver, scheduler, heartbeatMs: () => scheduler.currentConfig.queue.heartbeatMs, maxBodyBytes: () => scheduler.currentConfig.limits.maxBodyBytes }));
 
   const { host, port } = splitHostPort(config.listen);
   await new Promise<void>((resolve, reject) => {

@@ -105,6 +105,22 @@ export class InferenceProxy {
     const lease = await acquired;
     const headers = forwardableHeaders(request.headers);
     headers['content-length'] = String(body.length);
+    return this.dispatch(lease, request, headers, body, sink);
+  }
+
+  /**
+   * `/upstream/{model}/{path}`: anything, to that model's container, as it is — the body streams
+   * through unparsed. The model is started when needed, like for an inference request.
+   */
+  async passthrough(model: ModelConfig, request: Omit<ProxyRequest, 'body'> & { body: Readable | null }, sink: UpstreamSink): Promise<ModelConfig> {
+    const lease = await this.deps.scheduler.acquire(model.id, request.signal);
+    const headers = forwardableHeaders(request.headers);
+    const length = request.headers['content-length'];
+    if (length !== undefined) headers['content-length'] = length;
+    return this.dispatch(lease, request, headers, request.body, sink);
+  }
+
+  private dispatch(lease: Lease, request: Pick<ProxyRequest, 'method' | 'path' | 'signal'>, headers: Record<string, string | string[]>, body: Buffer | Readable | null, sink: UpstreamSink): Promise<ModelConfig> {
     return new Promise<ModelConfig>((resolve, reject) => {
       const handler = new ForwardHandler(lease, sink, request.signal, resolve, reject, (err) => this.failureFor(lease, err));
       // A forced unload cuts the request, wherever it is (ended by the handler's last event).

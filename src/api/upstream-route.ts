@@ -1,0 +1,71 @@
+// `/upstream/{model}/{path}`: passes any request through to a configured model's container —
+// its web UI, native endpoints, anything — and nothing else. Static assets never start a model.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ModelNotFoundError, SwapdockError } from '../errors.js';
+import type { InferenceProxy } from '../proxy/inference-proxy.js';
+import type { ModelResolver } from '../proxy/model-resolver.js';
+import { NodeResponseSink } from '../proxy/node-response.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import { renderError } from './error-response.js';
+import { logRequest, newRequestId } from './request-log.js';
+
+export const UPSTREAM_PREFIX = '/upstream/';
+const STATIC_ASSET = /\.(js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf)$/i;
+
+export class ModelNotLoadedError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'model_not_loaded';
+  constructor(model: string, path: string) {
+    super(`Model '${model}' is not loaded, and a static asset (${path}) never starts a model. Open the page itself first, or POST /api/models/${model}/load.`);
+    this.retryAfterSeconds = 1;
+  }
+}
+
+export interface UpstreamRouteDeps {
+  proxy: InferenceProxy;
+  resolver: ModelResolver;
+  scheduler: Scheduler;
+  log: Logger;
+}
+
+/** Splits `/upstream/{name}/{rest}`; names may contain '/', so the longest configured name wins. */
+export function splitUpstreamUrl(url: string, names: readonly string[]): { name: string; path: string } | undefined {
+  const rest = url.slice(UPSTREAM_PREFIX.length);
+  const query = rest.indexOf('?');
+  const target = decodeURIComponent(query === -1 ? rest : rest.slice(0, query));
+  const name = [...names].sort((a, b) => b.length - a.length).find((n) => target === n || target.startsWith(`${n}/`));
+  if (name === undefined) return undefined;
+  const path = `${target.slice(name.length) || '/'}${query === -1 ? '' : rest.slice(query)}`;
+  return { name, path };
+}
+
+export async function forwardUpstream(req: IncomingMessage, res: ServerResponse, deps: UpstreamRouteDeps): Promise<void> {
+  const started = performance.now();
+  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
+  const abort = new AbortController();
+  const sink = new NodeResponseSink(res, requestId);
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      const reason = new Error('the client closed the connection');
+      abort.abort(reason);
+      sink.clientGone(reason);
+    }
+    logRequest(deps.log, { requestId, method: req.method ?? 'GET', path: req.url ?? '/', status: res.writableFinished ? res.statusCode : 499, durationMs: performance.now() - started, model: sink.modelId });
+  });
+  try {
+    const target = splitUpstreamUrl(req.url ?? '/', deps.resolver.names());
+    if (!target) throw new ModelNotFoundError(decodeURIComponent((req.url ?? '').slice(UPSTREAM_PREFIX.length).split('/')[0] ?? ''), deps.resolver.names());
+    const model = deps.resolver.resolve(target.name);
+    if (STATIC_ASSET.test(target.path.split('?')[0]!) && deps.scheduler.snapshotOf(model.id)?.status !== 'ready') {
+      throw new ModelNotLoadedError(model.id, target.path);
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    await deps.proxy.passthrough(model, { method: req.method ?? 'GET', path: target.path, headers: req.headers, body: hasBody ? req : null, signal: abort.signal }, sink);
+  } catch (err) {
+    if (abort.signal.aborted || res.headersSent) return;
+    const rendered = renderError(err, 'openai');
+    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
+  }
+}
