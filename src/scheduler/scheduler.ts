@@ -192,9 +192,15 @@ export class Scheduler {
         slot.leaseAborts.delete(abort);
         slot.endRequest();
         if (slot.inFlight === 0) this.lifecycle.armIdleTimer(slot);
-        this.schedule();
+        // The hot path: when nobody waits and nothing drains, a finished request changes no decision.
+        if (slot.drainingFor || this.anyoneWaiting()) this.schedule();
       },
     };
+  }
+
+  private anyoneWaiting(): boolean {
+    for (const slot of this.slots.values()) if (slot.hasWaiters()) return true;
+    return false;
   }
 
   /** Hands queued requests to models that can take them. */
