@@ -7,13 +7,12 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
-import { NodeResponseSink } from '../proxy/node-response.js';
 import type { AppEnv } from './create-app.js';
 import { INFERENCE_PATHS } from './create-app.js';
 import { renderError } from './error-response.js';
 import { readNodeBody } from './read-body.js';
 import { UPSTREAM_PREFIX, forwardUpstream, type UpstreamRouteDeps } from './upstream-route.js';
-import { logRequest, newRequestId } from './request-log.js';
+import { beginProxiedRequest } from './request-log.js';
 import type { ModelConfig } from '../config/schema.js';
 
 export interface NodeListenerDeps extends UpstreamRouteDeps {
@@ -44,25 +43,7 @@ export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): N
 }
 
 async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: NodeListenerDeps) {
-  const started = performance.now();
-  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
-  const abort = new AbortController();
-  const sink = new NodeResponseSink(res, requestId);
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      const reason = new Error('the client closed the connection');
-      abort.abort(reason); // a wait for the model or for a connection
-      sink.clientGone(reason); // the upstream request, once it is out
-    }
-    logRequest(deps.log, {
-      requestId,
-      method: 'POST',
-      path: pathOf(req.url),
-      status: res.writableFinished ? res.statusCode : 499,
-      durationMs: performance.now() - started,
-      model: sink.modelId,
-    });
-  });
+  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log);
   try {
     const body = await readNodeBody(req, deps.maxBodyBytes());
     const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());

@@ -5,10 +5,9 @@ import type { Logger } from 'pino';
 import { ModelNotFoundError, SwapdockError } from '../errors.js';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
-import { NodeResponseSink } from '../proxy/node-response.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { renderError } from './error-response.js';
-import { logRequest, newRequestId } from './request-log.js';
+import { beginProxiedRequest } from './request-log.js';
 
 export const UPSTREAM_PREFIX = '/upstream/';
 const STATIC_ASSET = /\.(js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf)$/i;
@@ -42,18 +41,7 @@ export function splitUpstreamUrl(url: string, names: readonly string[]): { name:
 }
 
 export async function forwardUpstream(req: IncomingMessage, res: ServerResponse, deps: UpstreamRouteDeps): Promise<void> {
-  const started = performance.now();
-  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
-  const abort = new AbortController();
-  const sink = new NodeResponseSink(res, requestId);
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      const reason = new Error('the client closed the connection');
-      abort.abort(reason);
-      sink.clientGone(reason);
-    }
-    logRequest(deps.log, { requestId, method: req.method ?? 'GET', path: req.url ?? '/', status: res.writableFinished ? res.statusCode : 499, durationMs: performance.now() - started, model: sink.modelId });
-  });
+  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log);
   try {
     const target = splitUpstreamUrl(req.url ?? '/', deps.resolver.names());
     if (!target) throw new ModelNotFoundError(decodeURIComponent((req.url ?? '').slice(UPSTREAM_PREFIX.length).split('/')[0] ?? ''), deps.resolver.names());
