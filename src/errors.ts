@@ -63,8 +63,7 @@ export class ModelStartError extends SwapdockError {
     readonly code = 'model_start_failed',
     readonly lastLogLines: string[] = [],
   ) {
-    const logs = lastLogLines.length ? ` Last container log lines: ${lastLogLines.slice(-10).join(' | ')}` : '';
-    super(`Model '${model}' could not be started: ${reason}.${logs}`);
+    super(`Model '${model}' could not be started: ${reason}.${quoteLogLines(lastLogLines)}`);
   }
 }
 
@@ -102,6 +101,11 @@ export class EngineError extends SwapdockError {
   ) {
     super(message);
   }
+}
+
+/** The container's last log lines as one sentence of an error message ('' when there are none). */
+function quoteLogLines(lines: readonly string[]): string {
+  return lines.length ? ` Last container log lines: ${lines.slice(-10).join(' | ')}` : '';
 }
 
 export function errorMessage(err: unknown): string {
@@ -171,8 +175,7 @@ export class ModelCrashedError extends SwapdockError {
     readonly reason: string,
     readonly lastLogLines: string[] = [],
   ) {
-    const logs = lastLogLines.length ? ` Last container log lines: ${lastLogLines.slice(-10).join(' | ')}` : '';
-    super(`Model '${model}' stopped unexpectedly: ${reason}. The next request starts it again (after a short delay if it keeps failing).${logs}`);
+    super(`Model '${model}' stopped unexpectedly: ${reason}. The next request starts it again (after a short delay if it keeps failing).${quoteLogLines(lastLogLines)}`);
     this.retryAfterSeconds = 1;
   }
 }

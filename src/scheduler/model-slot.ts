@@ -124,6 +124,13 @@ export class ModelSlot<Lease = unknown> {
     return this.status === 'ready' && !this.drainingFor && this.inFlight < this.model.maxConcurrent;
   }
 
+  /** Why a request for this model is still waiting, for the queue timeout's message. */
+  describeWait(): string {
+    if (this.status === 'starting') return 'still loading';
+    if (this.status === 'ready') return `busy with ${this.inFlight} request(s) (maxConcurrent ${this.model.maxConcurrent})`;
+    return 'waiting for GPUs held by busy models';
+  }
+
   /** Holds resources and may not be evicted: loading, stopping, serving, or owed queued requests. */
   isBusy(): boolean {
     if (this.status === 'starting' || this.status === 'stopping') return true;

@@ -152,7 +152,7 @@ export class Scheduler {
     if (slot.queued >= slot.model.maxQueue) throw new QueueFullError(modelId, slot.model.maxQueue, 2);
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the client went away');
     return new Promise<Lease>((resolve, reject) => {
-      const timeout = () => new QueueTimeoutError(modelId, this.config.queue.maxWaitMs, describeWait(slot), Math.max(5, Math.ceil((slot.loadDurationMs ?? 0) / 1000)));
+      const timeout = () => new QueueTimeoutError(modelId, this.config.queue.maxWaitMs, slot.describeWait(), Math.max(5, Math.ceil((slot.loadDurationMs ?? 0) / 1000)));
       slot.enqueue({ enqueuedAt: this.now(), resolve, reject }, signal, this.config.queue.maxWaitMs, timeout, () => this.schedule());
       this.schedule();
     });
@@ -393,10 +393,4 @@ export class Scheduler {
       this.log.error({ err: errorMessage(err) }, 'Could not list containers at shutdown; check for leftovers'),
     );
   }
-}
-
-function describeWait(slot: Slot): string {
-  if (slot.status === 'starting') return 'still loading';
-  if (slot.status === 'ready') return `busy with ${slot.inFlight} request(s) (maxConcurrent ${slot.model.maxConcurrent})`;
-  return 'waiting for GPUs held by busy models';
 }

@@ -6,7 +6,7 @@
 // live on under conmon while its API service is down.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { chatBody, useSwapdockOnEngine } from '../support/engine-harness.js';
+import { chatBody, useSwapdockOnEngine, type EngineFixture } from '../support/engine-harness.js';
 import { cleanupByLabel, engineSockets, pingSocket } from '../support/engines.js';
 import { byInstance, managedByUs, startGpuDocker, startPodmanService, stopGpuDocker, stopPodmanService, waitUntil } from '../support/faults.js';
 
@@ -144,13 +144,7 @@ describe('the container engine restarts under swapdock (GPU test dockerd)', () =
     }
   });
 
-  it('shutdown leaves nothing on the engine', async (t: TestContext) => {
-    if (!fixture.sd) return t.skip('engine not available');
-    await fixture.sd.shutdown();
-    assert.deepEqual(await byInstance(fixture.sd.docker, fixture.sd.instance), []);
-    assert.deepEqual(await managedByUs(fixture.sd.docker, fixture.sd.instance), []);
-    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': fixture.sd.instance }), 0);
-  });
+  it('shutdown leaves nothing on the engine', (t: TestContext) => shutdownLeavesNothing(t, fixture));
 });
 
 const PODMAN_MODELS = `
@@ -224,11 +218,14 @@ describe('the Podman API service restarts under swapdock', () => {
     assert.equal((await mine('cold')).length, 1);
   });
 
-  it('shutdown leaves nothing on the engine', async (t: TestContext) => {
-    if (!fixture.sd) return t.skip('engine not available');
-    await fixture.sd.shutdown();
-    assert.deepEqual(await byInstance(fixture.sd.docker, fixture.sd.instance), []);
-    assert.deepEqual(await managedByUs(fixture.sd.docker, fixture.sd.instance), []);
-    assert.equal(await cleanupByLabel(socketPath, { 'io.swapdock.instance': fixture.sd.instance }), 0);
-  });
+  it('shutdown leaves nothing on the engine', (t: TestContext) => shutdownLeavesNothing(t, fixture));
 });
+
+async function shutdownLeavesNothing(t: TestContext, fixture: EngineFixture): Promise<void> {
+  const sd = fixture.sd;
+  if (!sd) return t.skip('engine not available');
+  await sd.shutdown();
+  assert.deepEqual(await byInstance(sd.docker, sd.instance), []);
+  assert.deepEqual(await managedByUs(sd.docker, sd.instance), []);
+  assert.equal(await cleanupByLabel(fixture.socketPath, { 'io.swapdock.instance': sd.instance }), 0);
+}
