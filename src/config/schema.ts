@@ -57,7 +57,16 @@ export const modelSchema = z
     command: z.array(z.string()).optional().describe("Arguments passed to the image's entrypoint"),
     entrypoint: z.array(z.string()).optional().describe("Replaces the image's entrypoint"),
     port: z.number().int().min(1).max(65535).default(8000).describe('Port the server listens on inside the container'),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    env: z
+      .record(
+        z.string(),
+        z.union([
+          z.union([z.string(), z.number(), z.boolean()]).transform(String),
+          z.strictObject({ value: z.union([z.string(), z.number(), z.boolean()]).transform(String), secret: z.boolean().default(true) }),
+        ]),
+      )
+      .default({})
+      .describe('Environment of the container; write NAME: { value: ..., secret: true } to keep a value out of logs, /api output and the UI'),
     volumes: z.array(z.string().regex(/^[^:]+:[^:]+(:[^:]+)?$/, 'write source:target or source:target:ro')).default([]),
     gpus: gpus.optional(),
     health: httpPath.default('/health').describe('Readiness path; 200 means ready'),
@@ -84,6 +93,12 @@ export const modelSchema = z
       .optional()
       .describe('Request shaping for JSON bodies; `model` is never touched'),
     unlisted: z.boolean().default(false).describe('Served, but not shown in /v1/models'),
+    api: z
+      .enum(['openai', 'anthropic', 'both'])
+      .default('openai')
+      .describe('What the backend speaks: openai (swapdock translates /v1/messages for it), anthropic, or both'),
+    contextLength: z.number().int().min(1).optional().describe('Context length reported in /v1/models'),
+    owner: z.string().min(1).default('swapdock').describe('owned_by reported in /v1/models'),
   })
   .describe('One model served by one container');
 
@@ -126,7 +141,38 @@ export const configSchema = z
       .describe("The host's GPUs; absent = detected with nvidia-smi, else GPU models are simply exclusive"),
     maxLoaded: z.number().int().min(1).optional().describe('At most this many models loaded at once'),
     limits: z
-      .strictObject({ maxBody: size.prefault('64m').describe('Largest request body accepted; larger ones get 413') })
+      .strictObject({
+        maxBody: size.prefault('64m').describe('Largest request body accepted; larger ones get 413'),
+        maxHeaderSize: size.prefault('16k').describe('Largest request head (all headers) accepted; larger ones get 431'),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        keys: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1).describe('Who holds the key; used in logs instead of the key'),
+              key: z.string().min(8, 'use at least 8 characters').describe('The secret; write ${ENV_VAR} to read it from the environment'),
+              models: z.array(z.string().min(1)).optional().describe('Model ids, aliases or globs (qwen-*) this key may use; absent = all'),
+              admin: z.boolean().default(false).describe('May use /api/*, /ui and /metrics'),
+            }),
+          )
+          .default([]),
+      })
+      .prefault({})
+      .describe('API keys; with none configured every request is allowed'),
+    metrics: z
+      .strictObject({ public: z.boolean().default(false).describe('Serve /metrics without an admin key') })
+      .prefault({}),
+    cors: z
+      .strictObject({
+        origins: z.array(z.string().min(1)).default([]).describe("Origins allowed to call from a browser ('*' = any); empty = CORS off"),
+      })
+      .prefault({}),
+    logs: z
+      .strictObject({
+        lines: z.number().int().min(10).default(1000).describe('Lines of output kept per container (and for swapdock itself) for /api/logs'),
+      })
       .prefault({}),
     fallback: z.string().optional().describe('Model that serves requests for names that are not configured; off when absent'),
     queue: z
@@ -172,8 +218,11 @@ type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedModel = z.output<typeof modelSchema>;
 
 /** A model with every default applied: what the scheduler and runtime work from. */
-export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram' | 'memory'> {
+export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram' | 'memory' | 'env'> {
   id: string;
+  env: Record<string, string>;
+  /** Names of env entries marked secret: redacted wherever the config is shown. */
+  secretEnv: string[];
   /** Per GPU; undefined = the model takes whole GPUs. */
   vramBytes?: number;
   /** Container memory limit; undefined = no limit. */
@@ -189,7 +238,7 @@ export interface GpuDevice {
 }
 
 export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits'> {
-  limits: { maxBodyBytes: number };
+  limits: { maxBodyBytes: number; maxHeaderBytes: number };
   shutdownTimeoutMs: number;
   /** Configured inventory; undefined = detect at start-up. */
   gpus?: GpuDevice[];
@@ -206,10 +255,21 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     stopTimeoutMs: parsed.defaults.stopTimeout,
   };
   const models = new Map<string, ModelConfig>();
-  for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, ...rest }] of Object.entries(parsed.models)) {
+  for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, env: rawEnv, ...rest }] of Object.entries(parsed.models)) {
+    const env: Record<string, string> = {};
+    const secretEnv: string[] = [];
+    for (const [name, value] of Object.entries(rawEnv)) {
+      if (typeof value === 'string') env[name] = value;
+      else {
+        env[name] = value.value;
+        if (value.secret) secretEnv.push(name);
+      }
+    }
     models.set(id, {
       ...rest,
       id,
+      env,
+      secretEnv,
       vramBytes: vram,
       memoryBytes: memory,
       ttlMs: ttl ?? defaults.ttlMs,
@@ -224,7 +284,7 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     gpus: gpus?.map((g) => ({ id: g.id, vramBytes: g.vram })),
     queue: { maxWaitMs: queue.maxWait, heartbeatMs: queue.heartbeat },
     swap: { policy: swap.policy, maxWaitMs: swap.maxWait },
-    limits: { maxBodyBytes: limits.maxBody },
+    limits: { maxBodyBytes: limits.maxBody, maxHeaderBytes: limits.maxHeaderSize },
     defaults,
     models,
   };
