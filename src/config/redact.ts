@@ -1,0 +1,23 @@
+// How secrets in the config are shown wherever the config is shown (`swapdock check`, /api, the
+// web UI): API keys and env values marked secret — or named like a secret (HF_TOKEN, API_KEY,
+// PASSWORD…), in case nobody marked them — become "[redacted]".
+import type { ModelConfig, SwapdockConfig } from './schema.js';
+
+export const REDACTED = '[redacted]';
+
+const SECRET_NAME = /token|secret|passw|key|credential|auth/i;
+
+/** The model's env with secret values replaced by "[redacted]". */
+export function redactedEnv(model: Pick<ModelConfig, 'env' | 'secretEnv'>): Record<string, string> {
+  const secret = new Set(model.secretEnv);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(model.env)) out[name] = secret.has(name) || SECRET_NAME.test(name) ? REDACTED : value;
+  return out;
+}
+
+/** auth.keys as they may be shown: names, models and admin flags, never the keys. */
+export function redactedAuth(config: Pick<SwapdockConfig, 'auth'>) {
+  return {
+    keys: config.auth.keys.map((k) => ({ name: k.name, key: REDACTED, models: k.models ?? 'all', admin: k.admin })),
+  };
+}

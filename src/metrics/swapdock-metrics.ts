@@ -1,0 +1,182 @@
+// swapdock's Prometheus metrics (GET /metrics): a per-app prom-client Registry fed by LISTENING to
+// the scheduler's events (scheduler-events.ts) — no metric call sits in the scheduler or the proxy.
+// Counters and histograms follow `request`, `model` and `swap` events; gauges (queue depth, in
+// flight, model state) are read from the scheduler's snapshot at scrape time, so they are exact
+// whenever Prometheus looks and cost nothing per request. Names and buckets: metric-definitions.ts.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ModelSnapshot } from '../scheduler/model-slot.js';
+import type { ModelStateEvent, RequestEvent, SchedulerEvents } from '../scheduler/scheduler-events.js';
+import {
+  LATENCY_BUCKETS,
+  LOAD_REASONS,
+  METRIC,
+  MODEL_STATES,
+  TTFT_BUCKETS,
+  UNKNOWN_REASON,
+  UNLOAD_REASONS,
+} from './metric-definitions.js';
+
+/** What the metrics read: the scheduler satisfies it; unit tests pass a SchedulerEvents and a list. */
+export interface MetricsSource {
+  readonly events: SchedulerEvents;
+  snapshot(): ModelSnapshot[];
+}
+
+export interface SwapdockMetricsOptions {
+  /** prom-client's process and Node.js metrics (process_*, nodejs_*); default true. */
+  processMetrics?: boolean;
+}
+
+type Model = 'model';
+
+export class SwapdockMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<Model | 'status'>;
+  private readonly requestDuration: Histogram<Model>;
+  private readonly timeToFirstToken: Histogram<Model>;
+  private readonly queueWait: Histogram<Model>;
+  private readonly tokens: Counter<Model | 'direction'>;
+  private readonly loads: Counter<Model | 'reason'>;
+  private readonly unloads: Counter<Model | 'reason'>;
+  private readonly loadDuration: Histogram<Model>;
+  private readonly failures: Counter<Model>;
+  private readonly restarts: Counter<Model>;
+  private readonly swaps: Counter;
+  /** Models whose series exist (created at 0 when first seen, so rates start from the beginning). */
+  private readonly known = new Set<string>();
+  /** Per model: why its load under way started (the `ready` event that ends it carries no cause). */
+  private readonly loadCause = new Map<string, string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly source: MetricsSource,
+    options: SwapdockMetricsOptions = {},
+  ) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: METRIC.requests, help: 'Proxied requests that finished, by model and HTTP status code', labelNames: ['model', 'status'], registers });
+    this.requestDuration = new Histogram({ name: METRIC.requestDuration, help: 'Time from a request’s arrival to its last byte sent, queueing and loading included', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.timeToFirstToken = new Histogram({ name: METRIC.timeToFirstToken, help: 'Time from a request’s arrival to the first body byte sent to the client (streaming or not)', labelNames: ['model'], buckets: TTFT_BUCKETS, registers });
+    this.queueWait = new Histogram({ name: METRIC.queueWait, help: 'Time a request waited for its model (queue plus load) before it was forwarded', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.tokens = new Counter({ name: METRIC.tokens, help: 'Tokens from the usage the model reported (streaming included), direction="in" (prompt) or "out" (completion)', labelNames: ['model', 'direction'], registers });
+    this.loads = new Counter({ name: METRIC.loads, help: 'Loads that completed (the model became ready), by reason', labelNames: ['model', 'reason'], registers });
+    this.unloads = new Counter({ name: METRIC.unloads, help: 'Times a ready model stopped serving (stopped or crashed), by reason', labelNames: ['model', 'reason'], registers });
+    this.loadDuration = new Histogram({ name: METRIC.loadDuration, help: 'Time a load took: container create, start and health check', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers });
+    this.failures = new Counter({ name: METRIC.failures, help: 'Times a model went to the failed state (a load that failed, or a crash)', labelNames: ['model'], registers });
+    this.restarts = new Counter({ name: METRIC.restarts, help: 'Times a model was started again after it had failed (crashed, or a load failed)', labelNames: ['model'], registers });
+    this.swaps = new Counter({ name: METRIC.swaps, help: 'Loads that had to evict other models first', registers });
+    this.snapshotGauges();
+    if (options.processMetrics ?? true) {
+      // Event loop lag sampled every 100 ms (prom-client's default 10 ms wakes an idle server 100×/s).
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    }
+    this.syncModels(source.snapshot());
+
+    const onRequest = (event: RequestEvent) => this.onRequest(event);
+    const onModel = (event: ModelStateEvent) => this.onModel(event);
+    const onSwap = () => this.swaps.inc();
+    source.events.on('request', onRequest);
+    source.events.on('model', onModel);
+    source.events.on('swap', onSwap);
+    this.unsubscribe = () => {
+      source.events.off('request', onRequest);
+      source.events.off('model', onModel);
+      source.events.off('swap', onSwap);
+    };
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text; series for models added by a reload appear at 0 from here on. */
+  async render(): Promise<string> {
+    this.syncModels(this.source.snapshot());
+    return this.registry.metrics();
+  }
+
+  /** Stops listening to the scheduler's events. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private onRequest(event: RequestEvent): void {
+    const model = event.model ?? '';
+    this.requests.inc({ model, status: String(event.status) });
+    if (!event.model) return; // never reached a model (unknown name, bad body): counted only
+    this.requestDuration.observe({ model }, event.durationMs / 1000);
+    if (event.ttftMs !== undefined) this.timeToFirstToken.observe({ model }, event.ttftMs / 1000);
+    if (event.waitMs !== undefined) this.queueWait.observe({ model }, event.waitMs / 1000);
+    if (event.tokensIn) this.tokens.inc({ model, direction: 'in' }, event.tokensIn);
+    if (event.tokensOut) this.tokens.inc({ model, direction: 'out' }, event.tokensOut);
+  }
+
+  private onModel(event: ModelStateEvent): void {
+    const { model, from, to } = event;
+    this.ensureModel(model);
+    if (to === 'starting') {
+      this.loadCause.set(model, event.cause ?? UNKNOWN_REASON);
+      if (event.cause === 'restart') this.restarts.inc({ model });
+    } else if (to === 'ready') {
+      // From 'starting': a load finished; from 'stopped': a running container was adopted.
+      const reason = event.cause ?? this.loadCause.get(model) ?? UNKNOWN_REASON;
+      this.loads.inc({ model, reason });
+      if (from === 'starting' && event.durationMs !== undefined) this.loadDuration.observe({ model }, event.durationMs / 1000);
+    }
+    if (to !== 'starting') this.loadCause.delete(model);
+    // Leaving 'ready' (to stopping, or to failed on a crash) is one unload: loads − unloads = loaded.
+    if (from === 'ready' && to !== 'ready') this.unloads.inc({ model, reason: event.cause ?? UNKNOWN_REASON });
+    if (to === 'failed') this.failures.inc({ model });
+  }
+
+  /** Series at 0 for every configured model, so `rate()` and `increase()` see the first event. */
+  private syncModels(snapshot: ModelSnapshot[]): void {
+    for (const { id } of snapshot) this.ensureModel(id);
+  }
+
+  private ensureModel(model: string): void {
+    if (this.known.has(model)) return;
+    this.known.add(model);
+    for (const histogram of [this.requestDuration, this.timeToFirstToken, this.queueWait, this.loadDuration]) histogram.zero({ model });
+    for (const direction of ['in', 'out']) this.tokens.inc({ model, direction }, 0);
+    for (const reason of LOAD_REASONS) this.loads.inc({ model, reason }, 0);
+    for (const reason of UNLOAD_REASONS) this.unloads.inc({ model, reason }, 0);
+    this.failures.inc({ model }, 0);
+    this.restarts.inc({ model }, 0);
+  }
+
+  /** Gauges read at scrape time: exact when Prometheus looks, nothing to do per request. */
+  private snapshotGauges(): void {
+    const registers = [this.registry];
+    const source = this.source;
+    new Gauge({
+      name: METRIC.queueDepth,
+      help: 'Requests waiting for the model (queued while it loads, is busy or is swapped in)',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset(); // models removed by a reload disappear
+        for (const m of source.snapshot()) this.set({ model: m.id }, m.queued);
+      },
+    });
+    new Gauge({
+      name: METRIC.inFlight,
+      help: 'Requests being served by the model right now',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of source.snapshot()) this.set({ model: m.id }, m.inFlight);
+      },
+    });
+    new Gauge({
+      name: METRIC.modelState,
+      help: 'The model’s state: 1 for the state it is in, 0 for the others (stopped, starting, ready, stopping, failed)',
+      labelNames: ['model', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of source.snapshot()) for (const state of MODEL_STATES) this.set({ model: m.id, state }, m.status === state ? 1 : 0);
+      },
+    });
+  }
+}
