@@ -86,6 +86,23 @@ export interface EventSubscription {
   close(): void;
 }
 
+/** One line of a container's output. */
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  line: string;
+  /** When the engine received it, ms since the epoch. */
+  at: number;
+}
+
+export interface FollowLogsOptions {
+  /** Ends the iteration (the engine connection is closed). */
+  signal: AbortSignal;
+  /** Only lines from this time on (ms since the epoch). */
+  since?: number;
+  /** Only the last this many lines of the history, then the live ones. */
+  tail?: number;
+}
+
 export interface ContainerRuntime {
   engineInfo(): Promise<EngineInfo>;
   /** Makes the image present per `spec.pull`; throws ImageUnavailableError when it cannot. */
@@ -104,6 +121,12 @@ export interface ContainerRuntime {
   list(labels: Record<string, string>): Promise<ContainerInfo[]>;
   /** The last `lines` lines of the container's stdout and stderr, oldest first. */
   logs(id: string, lines: number): Promise<string[]>;
+  /**
+   * The container's output from its start (or `since` / the last `tail` lines), then live lines
+   * as it prints them; ends when the container stops or is removed, or when `signal` fires. A
+   * missing container yields nothing. stdout and stderr are told apart (no TTY).
+   */
+  followLogs(id: string, options: FollowLogsOptions): AsyncIterable<LogLine>;
   /**
    * Streams die/remove events of containers carrying all `labels`. Reconnects by itself (with
    * `since`) after the engine restarts, and calls onReconnect so the caller can re-list;

@@ -8,8 +8,9 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type {
-  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, PullProgress,
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, FollowLogsOptions, LogLine, PullProgress,
 } from './container-runtime.js';
+import { followDockerLogs } from './docker-logs.js';
 import { EngineError, errorMessage } from '../errors.js';
 import {
   ContainerConflictError, ContainerNotFoundError, EngineUnavailableError, GpuUnsupportedError, ImageUnavailableError,
@@ -310,6 +311,11 @@ export class DockerRuntime implements ContainerRuntime {
     // dockerode parses a body that happens to be JSON; logs are text.
     const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(typeof raw === 'string' ? raw : JSON.stringify(raw));
     return demux(buf).split('\n').map((l) => l.replace(/\r$/, '')).filter((l, i, all) => l !== '' || i < all.length - 1).slice(-lines);
+  }
+
+  followLogs(id: string, options: FollowLogsOptions): AsyncIterable<LogLine> {
+    const missing = (err: Error) => isStatus(err, 404) || hasText(err, /no such container/i);
+    return followDockerLogs(this.docker, id, options, (err) => this.wrap(err, `follow logs of ${id}`), missing);
   }
 
   watch(

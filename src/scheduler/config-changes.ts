@@ -44,12 +44,12 @@ export function applyConfigChanges(ctx: SchedulerContext, lifecycle: ModelLifecy
   const changes = diffModels(previous.models, next.models);
   const needRestart = settingsNeedingRestart(previous, next);
   const log = ctx.log;
-  for (const id of changes.added) ctx.slots.set(id, new ModelSlot<Lease>(next.models.get(id)!));
+  for (const id of changes.added) ctx.slots.set(id, new ModelSlot<Lease>(next.models.get(id)!, ctx.observer));
   for (const id of changes.removed) {
     const slot = ctx.slots.get(id)!;
     slot.rejectWaiters(new ModelNotFoundError(id, [...next.models.keys()]));
     lifecycle
-      .drainAndStop(slot, 'reload', 'removed from the config')
+      .drainAndStop(slot, 'reload', 'removed from the config', 'removed')
       .catch((err) => log.error({ model: id, err: errorMessage(err) }, `Could not stop removed model '${id}'`))
       .finally(() => {
         if (ctx.slots.get(id) === slot && !next.models.has(id)) ctx.slots.delete(id);
@@ -60,7 +60,7 @@ export function applyConfigChanges(ctx: SchedulerContext, lifecycle: ModelLifecy
     slot.replaceModel(next.models.get(id)!);
     if (slot.pendingModel) {
       lifecycle
-        .drainAndStop(slot, 'reload', 'its config changed')
+        .drainAndStop(slot, 'reload', 'its config changed', 'reload')
         .catch((err) => log.error({ model: id, err: errorMessage(err) }, `Could not replace model '${id}'`));
     }
   }

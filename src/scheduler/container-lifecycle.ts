@@ -20,9 +20,13 @@ export interface StartOptions {
   spec: ContainerSpec;
   log: Logger;
   signal?: AbortSignal;
+  /** Pull progress, as often as it is logged (every few seconds). */
+  onPull?: (message: string) => void;
+  /** The container runs (not yet ready): its output can be followed from here. */
+  onStarted?: (containerId: string) => void;
 }
 
-export async function startModelContainer({ runtime, model, spec, log, signal }: StartOptions): Promise<RunningContainer> {
+export async function startModelContainer({ runtime, model, spec, log, signal, onPull, onStarted }: StartOptions): Promise<RunningContainer> {
   const startedAt = Date.now();
   let containerId: string | undefined;
   try {
@@ -33,9 +37,11 @@ export async function startModelContainer({ runtime, model, spec, log, signal }:
       lastProgressLogAt = Date.now();
       const percent = p.fraction === undefined ? '' : ` (${Math.round(p.fraction * 100)}%)`;
       log.info({ image: p.image, status: p.status, fraction: p.fraction }, `Pulling image ${p.image}: ${p.status}${percent}`);
+      onPull?.(`Pulling image ${p.image}: ${p.status}${percent}`);
     });
     containerId = (await createFresh(runtime, model, spec, log)).id;
     const info = await runtime.start(containerId);
+    onStarted?.(containerId);
     if (!info.endpoint) throw new Error('the engine reported no address for the container');
     log.info({ containerId: short(containerId), endpoint: info.endpoint }, 'Container started; waiting until it is ready');
     await waitForReady({

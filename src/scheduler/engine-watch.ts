@@ -70,7 +70,7 @@ export class EngineWatch {
   private onEvent(event: ContainerEvent): void {
     const slot = this.s.slots.get(event.labels[LABEL_MODEL] ?? '');
     if (!slot || slot.containerId !== event.containerId || slot.status !== 'ready' || this.s.isShuttingDown()) return;
-    void this.crashed(slot, () => this.describeEnd(event));
+    void this.crashed(slot, () => this.describeEnd(event), event);
   }
 
   /** Why the container ended. A hand removal of a running container shows as a kill (137) first. */
@@ -103,7 +103,8 @@ export class EngineWatch {
         return err instanceof Error ? err : new Error(String(err));
       }
       if (info?.state !== 'running') {
-        void this.crashed(slot, () => this.describeEnd({ kind: info ? 'died' : 'removed', containerId, exitCode: info?.exitCode, oomKilled: info?.oomKilled }));
+        const end = { kind: info ? ('died' as const) : ('removed' as const), containerId, exitCode: info?.exitCode, oomKilled: info?.oomKilled };
+        void this.crashed(slot, () => this.describeEnd(end), end);
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -121,12 +122,12 @@ export class EngineWatch {
     }
   }
 
-  private crashed(slot: Slot, describe: () => Promise<string>): Promise<Error> {
+  private crashed(slot: Slot, describe: () => Promise<string>, end: { exitCode?: number; oomKilled?: boolean } = {}): Promise<Error> {
     if (slot.status !== 'ready') return slot.crash?.error ?? Promise.resolve(new ModelCrashedError(slot.id, 'it stopped'));
     const containerId = slot.containerId!;
     const uptimeMs = slot.loadedAt === undefined ? undefined : this.s.now() - slot.loadedAt;
     // Synchronously: no new request may reach the dead container from here on.
-    slot.markFailed('its container stopped unexpectedly');
+    slot.markFailed('its container stopped unexpectedly', { cause: 'crash', exitCode: end.exitCode, oomKilled: end.oomKilled });
     slot.failures = recordFailure(slot.failures, this.s.now(), uptimeMs);
     // Take the queued requests now, so no schedule() in between can start them on a new container.
     const waiters: { reject(err: Error): void }[] = [];

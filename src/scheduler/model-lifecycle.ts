@@ -5,6 +5,7 @@ import { buildContainerSpec } from '../runtime/container-spec.js';
 import { short, startModelContainer, stopModelContainer } from './container-lifecycle.js';
 import { recordFailure } from './crash-backoff.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
+import type { UnloadReason } from './scheduler-events.js';
 
 export class ModelLifecycle {
   constructor(private readonly ctx: SchedulerContext) {}
@@ -22,12 +23,20 @@ export class ModelLifecycle {
     slot.startAbort = new AbortController();
     try {
       if (ctx.isShuttingDown()) throw new ShuttingDownError();
-      const container = await startModelContainer({ runtime: ctx.runtime, model: slot.model, spec, log, signal: slot.startAbort.signal });
+      const container = await startModelContainer({
+        runtime: ctx.runtime,
+        model: slot.model,
+        spec,
+        log,
+        signal: slot.startAbort.signal,
+        onPull: (message) => ctx.observer.loadProgress(slot.id, 'pull', message),
+        onStarted: (containerId) => ctx.observer.capture(slot.id, containerId, { status: () => slot.status }),
+      });
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
       if (slot.startAbort.signal.aborted) {
         // Cancelled on purpose (unload, shutdown): not a failure of the model.
-        slot.markStopped();
+        slot.markStopped({ reason: `start cancelled: ${errorMessage(slot.startAbort.signal.reason)}` });
         log.info(`Start of '${slot.id}' cancelled: ${errorMessage(slot.startAbort.signal.reason)}`);
         slot.rejectWaiters(slot.startAbort.signal.reason as Error);
         return;
@@ -43,13 +52,13 @@ export class ModelLifecycle {
   }
 
   /** Stops a model that is ready and has nothing in flight (callers make sure of that). */
-  stop(slot: Slot, reason: string): Promise<void> {
+  stop(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
     if (slot.status !== 'ready') return slot.operation ?? Promise.resolve();
     const { ctx } = this;
     const containerId = slot.containerId!;
     const log = ctx.log.child({ model: slot.id, containerId: short(containerId) });
     log.info({ reason }, `Stopping model '${slot.id}' (${reason})`);
-    slot.transition('stopping');
+    slot.transition('stopping', { reason, cause });
     slot.clearIdleTimer();
     const startedAt = ctx.now();
     slot.operation = stopModelContainer(ctx.runtime, containerId, slot.model.stopTimeoutMs)
@@ -68,20 +77,20 @@ export class ModelLifecycle {
   }
 
   /** Drains a ready model (new requests queue meanwhile) and stops it. */
-  async drainAndStop(slot: Slot, drainingFor: 'unload' | 'reload', reason: string): Promise<void> {
+  async drainAndStop(slot: Slot, drainingFor: 'unload' | 'reload', reason: string, cause: UnloadReason): Promise<void> {
     if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
     if (slot.status !== 'ready') return;
     slot.drainingFor = drainingFor;
     slot.clearIdleTimer();
     await slot.drained();
-    await this.stop(slot, reason);
+    await this.stop(slot, reason, cause);
   }
 
   armIdleTimer(slot: Slot): void {
     if (slot.model.baseline || slot.status !== 'ready') return; // baselines stay until something needs their GPUs
     slot.armIdleTimer(slot.model.ttlMs, () => {
       if (slot.inFlight > 0 || slot.hasWaiters() || slot.status !== 'ready') return;
-      void this.stop(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`);
+      void this.stop(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`, 'ttl');
     });
   }
 }

@@ -5,6 +5,25 @@ import type { Endpoint } from '../runtime/container-runtime.js';
 import type { RunningContainer } from './container-lifecycle.js';
 import type { FailureRecord } from './crash-backoff.js';
 import { canTransition, type ModelStatus } from './model-state.js';
+import type { LoadReason, UnloadReason } from './scheduler-events.js';
+
+/** What a status change carries for observers (state-observer.ts). */
+export interface TransitionDetail {
+  reason?: string;
+  cause?: LoadReason | UnloadReason;
+  durationMs?: number;
+  exitCode?: number;
+  oomKilled?: boolean;
+}
+
+/** What an observer may read of a slot. */
+export type ObservedSlot = Pick<ModelSlot, 'id' | 'model' | 'status' | 'queued' | 'inFlight' | 'containerId' | 'loadCause' | 'hasWaiters'>;
+
+/** Told of every status change and of every change of the queued / in-flight counts. */
+export interface SlotObserver {
+  transitioned(slot: ObservedSlot, from: ModelStatus, to: ModelStatus, detail: TransitionDetail): void;
+  countsChanged(slot: ObservedSlot): void;
+}
 
 export interface ModelSnapshot {
   id: string;
@@ -60,13 +79,18 @@ export class ModelSlot<Lease = unknown> {
   usesGpu: boolean;
   /** A changed config waiting for the running container to stop (hot reload). */
   pendingModel?: ModelConfig;
+  /** Why the next load happens, when not for a request (admin, preload); read by the observer. */
+  loadCause?: LoadReason;
   /** Aborts the requests in flight on a forced unload. */
   readonly leaseAborts = new Set<AbortController>();
   private queue: QueuedWaiter<Lease>[] = [];
   private drainWaiters: (() => void)[] = [];
   private idleTimer?: NodeJS.Timeout;
 
-  constructor(public model: ModelConfig) {
+  constructor(
+    public model: ModelConfig,
+    private readonly observer?: SlotObserver,
+  ) {
     this.usesGpu = model.gpus !== undefined;
   }
 
@@ -84,28 +108,30 @@ export class ModelSlot<Lease = unknown> {
     return this.model.id;
   }
 
-  transition(to: ModelStatus): void {
+  transition(to: ModelStatus, detail: TransitionDetail = {}): void {
     if (!canTransition(this.status, to)) throw new Error(`internal: model '${this.id}' cannot go from ${this.status} to ${to}`);
+    const from = this.status;
     this.status = to;
+    if (from !== to) this.observer?.transitioned(this, from, to, detail);
   }
 
-  markReady(container: RunningContainer, loadDurationMs: number): void {
-    this.transition('ready');
+  markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}): void {
     this.containerId = container.id;
     this.endpoint = container.endpoint;
     this.loadedAt = Date.now();
     this.loadDurationMs = loadDurationMs;
     this.lastUsedAt = Date.now();
     this.lastError = undefined;
+    this.transition('ready', { durationMs: loadDurationMs, ...detail });
   }
 
-  markStopped(): void {
-    this.transition('stopped');
+  markStopped(detail: TransitionDetail = {}): void {
+    this.transition('stopped', detail);
     this.clear();
   }
 
-  markFailed(reason: string): void {
-    this.transition('failed');
+  markFailed(reason: string, detail: TransitionDetail = {}): void {
+    this.transition('failed', { reason, ...detail });
     this.lastError = reason;
     this.clear();
   }
@@ -140,11 +166,13 @@ export class ModelSlot<Lease = unknown> {
   beginRequest(): void {
     this.inFlight++;
     this.clearIdleTimer();
+    this.observer?.countsChanged(this);
   }
 
   endRequest(): void {
     this.inFlight--;
     this.lastUsedAt = Date.now();
+    this.observer?.countsChanged(this);
     if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
@@ -163,6 +191,7 @@ export class ModelSlot<Lease = unknown> {
       if (!this.queue.includes(queued)) return;
       this.queue = this.queue.filter((w) => w !== queued);
       queued.cleanup();
+      this.observer?.countsChanged(this);
       waiter.reject(err);
       onLeave();
     };
@@ -178,6 +207,7 @@ export class ModelSlot<Lease = unknown> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     this.queue.push(queued);
+    this.observer?.countsChanged(this);
   }
 
   get queued(): number {
@@ -195,7 +225,10 @@ export class ModelSlot<Lease = unknown> {
   /** Removes and returns the oldest waiter. */
   dequeue(): Waiter<Lease> | undefined {
     const next = this.queue.shift();
-    next?.cleanup();
+    if (next) {
+      next.cleanup();
+      this.observer?.countsChanged(this);
+    }
     return next;
   }
 

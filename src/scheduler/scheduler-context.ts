@@ -5,6 +5,7 @@ import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
 import type { ContainerRuntime, Endpoint } from '../runtime/container-runtime.js';
 import type { GpuBudget } from './gpu-budget.js';
 import type { ModelSlot } from './model-slot.js';
+import type { StateObserver } from './state-observer.js';
 
 export interface Lease {
   readonly model: ModelConfig;
@@ -23,6 +24,8 @@ export interface SchedulerContext {
   readonly log: Logger;
   readonly now: () => number;
   readonly slots: Map<string, Slot>;
+  /** Events and container log capture (state-observer.ts). */
+  readonly observer: StateObserver;
   config(): SwapdockConfig;
   budget(): GpuBudget;
   isShuttingDown(): boolean;

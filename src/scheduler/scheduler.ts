@@ -13,11 +13,14 @@ import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
 import { nextStartAllowedAt } from './crash-backoff.js';
 import { EngineWatch } from './engine-watch.js';
 import { GpuBudget } from './gpu-budget.js';
+import { drainInFlight } from './drain-in-flight.js';
 import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot, type ModelSnapshot } from './model-slot.js';
 import { placeModel, type PlacementDecision } from './placement-policy.js';
 import { RECENT_USE_MS, drainBlockersAt, orderWaiting, protectsRecentUse } from './queue-policy.js';
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
+import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
+import { StateObserver } from './state-observer.js';
 
 export type { Lease } from './scheduler-context.js';
 
@@ -29,6 +32,7 @@ export interface SchedulerOptions {
   devices?: GpuDevice[];
   inventory?: GpuInventory;
   now?: () => number;
+  events?: SchedulerEvents;
 }
 
 export class Scheduler {
@@ -52,6 +56,9 @@ export class Scheduler {
   private readonly engineWatch: EngineWatch;
   /** Swaps performed (a load that had to evict another model); for metrics and benchmarks. */
   swapCount = 0;
+  /** Model, queue, load, log, request and swap events; `observer` emits them and keeps each model's output (`observer.logs`). */
+  readonly events: SchedulerEvents;
+  readonly observer: StateObserver;
 
   constructor(options: SchedulerOptions) {
     this.runtime = options.runtime;
@@ -60,12 +67,15 @@ export class Scheduler {
     this.now = options.now ?? Date.now;
     this.inventory = options.inventory ?? noGpuInventory;
     this.budget = new GpuBudget(options.config, options.devices, this.inventory);
-    for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model));
+    this.events = options.events ?? new SchedulerEvents();
+    this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines });
+    for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model, this.observer));
     this.ctx = {
       runtime: this.runtime,
       log: this.log,
       now: this.now,
       slots: this.slots,
+      observer: this.observer,
       config: () => this.config,
       budget: () => this.budget,
       isShuttingDown: () => this.shuttingDown,
@@ -118,7 +128,7 @@ export class Scheduler {
     this.watch = this.engineWatch.start();
     for (const slot of this.slots.values()) {
       if (slot.model.preload) {
-        this.load(slot.id).catch((err) => this.log.error({ model: slot.id, err: errorMessage(err) }, `Preloading '${slot.id}' failed`));
+        this.load(slot.id, undefined, 'preload').catch((err) => this.log.error({ model: slot.id, err: errorMessage(err) }, `Preloading '${slot.id}' failed`));
       }
     }
     this.schedule();
@@ -312,11 +322,12 @@ export class Scheduler {
     const evicted = decision.evict.map((id) => this.slots.get(id)!);
     if (evicted.length) {
       this.swapCount++;
+      this.events.emit('swap', { from: decision.evict, to: slot.id, at: this.now() });
       this.log.info({ model: slot.id, evict: decision.evict, devices: decision.devices }, `Swapping: ${decision.reason}`);
     }
     slot.transition('starting');
     slot.devices = decision.devices;
-    const stops = evicted.map((victim) => this.lifecycle.stop(victim, `evicted for '${slot.id}'`));
+    const stops = evicted.map((victim) => this.lifecycle.stop(victim, `evicted for '${slot.id}'`, 'swap'));
     const run = async () => {
       await Promise.allSettled(stops);
       await this.budget.waitUntilFree(slot.devices, this.budget.vramOf(slot.model), this.log);
@@ -347,10 +358,10 @@ export class Scheduler {
   }
 
   /** Loads a model without a request (admin API, preload); an explicit load skips crash-loop backoff. */
-  async load(modelId: string, signal?: AbortSignal): Promise<void> {
+  async load(modelId: string, signal?: AbortSignal, cause: LoadReason = 'admin'): Promise<void> {
     const slot = this.slots.get(modelId);
-    if (slot) slot.failures = undefined;
-    (await this.acquire(modelId, signal)).release();
+    if (slot) [slot.failures, slot.loadCause] = [undefined, cause];
+    await Promise.resolve().then(() => this.acquire(modelId, signal)).then((lease) => lease.release()).finally(() => slot && (slot.loadCause = undefined));
   }
 
   /** Stops a model: waits for requests in flight, or cuts them with `force`. Queued requests fail. */
@@ -360,7 +371,7 @@ export class Scheduler {
     slot.rejectWaiters(new ModelUnloadedError(modelId));
     slot.startAbort?.abort(new ModelUnloadedError(modelId));
     if (options.force) for (const abort of slot.leaseAborts) abort.abort(new ModelUnloadedError(modelId));
-    await this.lifecycle.drainAndStop(slot, 'unload', options.force ? 'forced unload requested' : 'unload requested');
+    await this.lifecycle.drainAndStop(slot, 'unload', options.force ? 'forced unload requested' : 'unload requested', 'admin');
   }
 
   async unloadAll(options: { force?: boolean } = {}): Promise<void> {
@@ -378,19 +389,13 @@ export class Scheduler {
       slot.rejectWaiters(new ShuttingDownError());
       slot.startAbort?.abort(new ShuttingDownError());
     }
-    const busy = slots.filter((s) => s.inFlight > 0);
-    if (busy.length) {
-      this.log.info({ models: busy.map((s) => s.id) }, `Waiting up to ${drainTimeoutMs / 1000} s for requests in flight`);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
-      await Promise.race([Promise.all(busy.map((s) => s.drained())), timeout]);
-      clearTimeout(timer);
-    }
+    await drainInFlight(slots, drainTimeoutMs, this.log);
     this.gpuLoads.clear();
     await Promise.allSettled(slots.map((s) => s.operation));
-    await Promise.allSettled(slots.map((s) => this.lifecycle.stop(s, 'shutdown')));
+    await Promise.allSettled(slots.map((s) => this.lifecycle.stop(s, 'shutdown', 'shutdown')));
     await this.removeLeftovers().catch((err) =>
       this.log.error({ err: errorMessage(err) }, 'Could not list containers at shutdown; check for leftovers'),
     );
+    this.observer.close();
   }
 }

@@ -19,6 +19,7 @@ import { waitForReady } from '../../src/runtime/wait-for-ready.js';
 import { retryUntil } from '../../src/util/retry-until.js';
 import { cleanupByLabel, engineSockets, requireEngine } from '../support/engines.js';
 import { ensureFakeModelImage } from '../support/fake-model-image.js';
+import { followLogsCases } from './follow-logs-contract.js';
 
 export interface RuntimeUnderTest {
   runtime: ContainerRuntime;
@@ -284,6 +285,8 @@ export function runtimeContract(
         await runtime.remove(info.id);
         assert.deepEqual(await runtime.logs(info.id, 10), [], 'a removed container has no logs');
       });
+
+      await followLogsCases(suite, { runtime, started, ready, until });
 
       await suite.test('a container that exits at start shows exited with its code and its fatal log line', async () => {
         const info = await started({ env: { FAKE_EXIT_ON_START: '3' } });

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type {
-  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, PullProgress,
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, FollowLogsOptions, LogLine, PullProgress,
 } from '../../src/runtime/container-runtime.js';
 import { specHashLabelKey } from '../../src/runtime/docker-runtime.js';
 import {
@@ -46,7 +46,9 @@ interface FakeContainer {
   exited?: Promise<void>;
   stopping?: Promise<void>;
   removing?: Promise<void>;
-  logs: string[];
+  logs: LogLine[];
+  /** followLogs iterators waiting for lines; told `undefined` when the output ends. */
+  followers: Set<(line: LogLine | undefined) => void>;
 }
 
 const MAX_LOG_LINES = 5_000;
@@ -149,7 +151,7 @@ export class FakeRuntime implements ContainerRuntime {
       if (want !== undefined && want === have) return this.info(existing);
       throw new ContainerConflictError(spec.name, existing.id, have, want);
     }
-    const c: FakeContainer = { id: randomBytes(32).toString('hex'), spec: structuredClone(spec), state: 'created', logs: [] };
+    const c: FakeContainer = { id: randomBytes(32).toString('hex'), spec: structuredClone(spec), state: 'created', logs: [], followers: new Set() };
     this.containers.set(c.id, c);
     return this.info(c);
   }
@@ -170,19 +172,23 @@ export class FakeRuntime implements ContainerRuntime {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     liveChildren.add(child);
-    const capture = (stream: NodeJS.ReadableStream) => {
+    const add = (line: LogLine) => {
+      c.logs.push(line);
+      if (c.logs.length > MAX_LOG_LINES) c.logs.splice(0, c.logs.length - MAX_LOG_LINES);
+      for (const follower of c.followers) follower(line);
+    };
+    const capture = (stream: NodeJS.ReadableStream, name: LogLine['stream']) => {
       let partial = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         const parts = (partial + chunk).split('\n');
         partial = parts.pop() ?? '';
-        c.logs.push(...parts);
-        if (c.logs.length > MAX_LOG_LINES) c.logs.splice(0, c.logs.length - MAX_LOG_LINES);
+        for (const line of parts) add({ stream: name, line, at: Date.now() });
       });
-      stream.on('end', () => partial && c.logs.push(partial));
+      stream.on('end', () => partial && add({ stream: name, line: partial, at: Date.now() }));
     };
-    capture(child.stdout!);
-    capture(child.stderr!);
+    capture(child.stdout!, 'stdout');
+    capture(child.stderr!, 'stderr');
     c.child = child;
     c.state = 'running';
     c.exitCode = undefined;
@@ -194,11 +200,12 @@ export class FakeRuntime implements ContainerRuntime {
         c.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
         c.state = 'exited';
         c.child = undefined;
+        for (const follower of c.followers) follower(undefined);
         this.emit(c, { kind: 'died', exitCode: c.exitCode, oomKilled: c.oomKilled ?? false });
         resolve();
       });
     });
-    child.on('error', (err) => c.logs.push(`fake-runtime: spawn failed: ${err.message}`));
+    child.on('error', (err) => add({ stream: 'stderr', line: `fake-runtime: spawn failed: ${err.message}`, at: Date.now() }));
     return this.info(c);
   }
 
@@ -265,7 +272,36 @@ export class FakeRuntime implements ContainerRuntime {
 
   async logs(id: string, lines: number): Promise<string[]> {
     this.maybeFail('logs');
-    return this.find(id)?.logs.slice(-lines) ?? [];
+    return this.find(id)?.logs.slice(-lines).map((l) => l.line) ?? [];
+  }
+
+  async *followLogs(id: string, { signal, since, tail }: FollowLogsOptions): AsyncGenerator<LogLine> {
+    const c = this.find(id);
+    if (!c || signal.aborted) return;
+    let history = since === undefined ? c.logs : c.logs.filter((l) => l.at >= since);
+    if (tail !== undefined) history = history.slice(-tail);
+    const queue: LogLine[] = [...history];
+    let ended = !c.child;
+    let wake: (() => void) | undefined;
+    const follower = (line: LogLine | undefined) => {
+      if (line) queue.push({ ...line });
+      else ended = true;
+      wake?.();
+    };
+    const onAbort = () => follower(undefined);
+    c.followers.add(follower);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        while (queue.length && !signal.aborted) yield queue.shift()!;
+        if (ended || signal.aborted) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      c.followers.delete(follower);
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   watch(labels: Record<string, string>, handlers: WatchHandlers): EventSubscription {
