@@ -6,6 +6,7 @@ import type { ReloadSummary } from '../scheduler/config-changes.js';
 import { RouteNotFoundError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { AppEnv } from './create-app.js';
+import { redactedEnv } from '../config/redact.js';
 
 export interface ReloadOutcome {
   reloaded: boolean;
@@ -34,7 +35,13 @@ export function adminRoutes(deps: { scheduler: Scheduler; reload?: () => Promise
   });
 
   api.post('/models/*', async function loadOrUnload(c) {
-    const rest = decodeURIComponent(c.req.path.slice('/api/models/'.length));
+    const raw = c.req.path.slice('/api/models/'.length);
+    let rest: string;
+    try {
+      rest = decodeURIComponent(raw);
+    } catch {
+      rest = raw; // a malformed escape is no model id: the lookup below says so
+    }
     const match = /^(.+)\/(load|unload)$/.exec(rest);
     if (!match) throw new RouteNotFoundError('POST', c.req.path);
     const [, id, action] = match as unknown as [string, string, 'load' | 'unload'];
@@ -64,6 +71,7 @@ export function describeModels(config: SwapdockConfig, scheduler: Scheduler) {
         maxConcurrent: model.maxConcurrent,
         maxQueue: model.maxQueue,
         preload: model.preload,
+        env: redactedEnv(model), // secret values as "[redacted]"
       };
     }),
   };

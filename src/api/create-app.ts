@@ -12,7 +12,16 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { dialectForPath, renderError } from './error-response.js';
 import { listModels } from './model-list.js';
 import { adminRoutes, type ReloadOutcome } from './admin-routes.js';
+import { observeRoutes } from './observe-routes.js';
+import type { LogTail } from '../util/log-tail.js';
+import { uiRoutes } from './ui-route.js';
+import { uiLoginRoutes } from './ui-login.js';
+import { visibleTo } from './auth.js';
+import { requestKey } from './auth-gate.js';
 import { requestLogger } from './request-log.js';
+import { metricsHandler } from './metrics-route.js';
+import type { SwapdockMetrics } from '../metrics/swapdock-metrics.js';
+import { AnthropicNeedsServerError } from '../proxy/anthropic/anthropic-errors.js';
 
 export interface AppDeps {
   /** The config at start-up; after a reload the scheduler holds the current one. */
@@ -24,6 +33,10 @@ export interface AppDeps {
   version: string;
   /** Re-reads the config file (POST /api/reload); absent when there is no file. */
   reload?: () => Promise<ReloadOutcome>;
+  /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */
+  metrics?: SwapdockMetrics;
+  /** swapdock's own recent log lines (GET /api/logs). */
+  logTail?: LogTail;
 }
 
 export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { log: Logger; requestId: string; model: string } };
@@ -42,6 +55,7 @@ export const INFERENCE_PATHS = [
   '/infill',
   '/tokenize',
   '/detokenize',
+  '/props', // POST with a JSON body naming the model; GET /props?model= is in props-route.ts
 ] as const;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -50,14 +64,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
 
-  app.get('/v1/models', (c) => c.json(listModels(deps.scheduler.currentConfig, deps.scheduler)));
+  // The models the request's API key may use (all of them without keys).
+  const modelsFor = (c: { req: { header(name: string): string | undefined } }) => {
+    const config = deps.scheduler.currentConfig;
+    const list = listModels(config, deps.scheduler);
+    const key = requestKey(config, { authorization: c.req.header('authorization'), 'x-api-key': c.req.header('x-api-key') });
+    return { ...list, data: visibleTo(list.data, config, key) };
+  };
+  app.get('/v1/models', (c) => c.json(modelsFor(c)));
   app.get('/v1/models/*', function describeModel(c) {
-    const name = decodeURIComponent(c.req.path.slice('/v1/models/'.length));
-    const entry = listModels(deps.scheduler.currentConfig, deps.scheduler).data.find((m) => m.id === name);
-    if (!entry) throw new ModelNotFoundError(name, deps.resolver.names());
+    const name = safeDecode(c.req.path.slice('/v1/models/'.length));
+    const visible = modelsFor(c).data;
+    const entry = visible.find((m) => m.id === name);
+    if (!entry) throw new ModelNotFoundError(name, visible.map((m) => m.id));
     return c.json(entry);
   });
   app.route('/api', adminRoutes(deps));
+  app.route('/api', observeRoutes(deps));
+  app.route('/ui/login', uiLoginRoutes(deps));
+  app.route('/ui', uiRoutes());
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
 
   for (const path of INFERENCE_PATHS) {
     app.post(path, async function forwardInference(c) {
@@ -82,6 +108,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     });
   }
 
+  // Served by the Node listener (anthropic-route.ts), which translates as the answer streams.
+  for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+    app.post(path, () => {
+      throw new AnthropicNeedsServerError(path);
+    });
+  }
+
   app.notFound((c) => {
     throw new RouteNotFoundError(c.req.method, c.req.path);
   });
@@ -93,4 +126,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** decodeURIComponent that leaves a malformed escape as it is instead of throwing. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

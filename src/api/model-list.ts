@@ -1,4 +1,4 @@
-// GET /v1/models: every configured model and alias with its live state. Reading it never starts
+// GET /v1/models: every configured model and alias with its live state, context length and owner. Reading it never starts
 // a model or renews its idle TTL (list requests must not wake models).
 import type { SwapdockConfig } from '../config/schema.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -13,9 +13,10 @@ export function listModels(config: SwapdockConfig, scheduler: Scheduler) {
     const common = {
       object: 'model' as const,
       created: CREATED,
-      owned_by: 'swapdock',
+      owned_by: model.owner,
       state: state?.status ?? 'stopped',
       gpu: model.gpus !== undefined,
+      ...(model.contextLength !== undefined ? { context_length: model.contextLength } : {}),
       ...(model.upstreamModel ? { upstream_model: model.upstreamModel } : {}),
     };
     data.push({ id: model.id, ...common, aliases: model.aliases });

@@ -10,9 +10,15 @@ import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { AppEnv } from './create-app.js';
 import { INFERENCE_PATHS } from './create-app.js';
 import { renderError } from './error-response.js';
+import { ANTHROPIC_PATHS, handleAnthropic } from './anthropic-route.js';
 import { readNodeBody } from './read-body.js';
 import { UPSTREAM_PREFIX, forwardUpstream, type UpstreamRouteDeps } from './upstream-route.js';
 import { beginProxiedRequest } from './request-log.js';
+import { MULTIPART_PATHS, forwardMultipart } from './multipart-route.js';
+import { PROPS_PATH, forwardProps } from './props-route.js';
+import { admitRequest } from './auth-gate.js';
+import { applyCors } from './cors.js';
+import { unusableRequestTarget } from './client-error.js';
 import type { ModelConfig } from '../config/schema.js';
 
 export interface NodeListenerDeps extends UpstreamRouteDeps {
@@ -27,11 +33,30 @@ export interface NodeListenerDeps extends UpstreamRouteDeps {
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): NodeListener {
-  const viaHono = getRequestListener(app.fetch);
+  const viaHono = getRequestListener(app.fetch, { errorHandler: unusableRequestTarget });
   const fastPaths = new Set<string>(INFERENCE_PATHS);
+  const multipartPaths = new Set<string>(MULTIPART_PATHS);
+  const anthropicPaths = new Set<string>(ANTHROPIC_PATHS);
   return function handleRequest(req, res) {
+    // CORS first (a preflight carries no key), then the API key, for every route below.
+    const config = deps.scheduler.currentConfig;
+    const origin = req.headers.origin;
+    if (origin !== undefined && applyCors(req, res, config, origin)) return;
     if (req.method === 'POST' && fastPaths.has(pathOf(req.url))) {
-      void forwardInference(req, res, deps);
+      if (admitRequest(req, res, config, true)) void forwardInference(req, res, deps);
+      return;
+    }
+    if (!admitRequest(req, res, config)) return;
+    if (req.method === 'POST' && anthropicPaths.has(pathOf(req.url))) {
+      void handleAnthropic(req, res, pathOf(req.url), deps);
+      return;
+    }
+    if (req.method === 'POST' && multipartPaths.has(pathOf(req.url))) {
+      void forwardMultipart(req, res, deps);
+      return;
+    }
+    if (req.method === 'GET' && pathOf(req.url) === PROPS_PATH) {
+      void forwardProps(req, res, deps);
       return;
     }
     if (req.url?.startsWith(UPSTREAM_PREFIX)) {
@@ -43,7 +68,7 @@ export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): N
 }
 
 async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: NodeListenerDeps) {
-  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log);
+  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log, deps.scheduler.events);
   try {
     const body = await readNodeBody(req, deps.maxBodyBytes());
     const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());

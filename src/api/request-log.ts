@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { NodeResponseSink } from '../proxy/node-response.js';
+import { ResponseMeter } from '../proxy/response-meter.js';
+import type { RequestEvent, SchedulerEvents } from '../scheduler/scheduler-events.js';
 
 export interface RequestLogFields {
   requestId: string;
@@ -37,12 +39,17 @@ export function requestLogger(log: Logger): MiddlewareHandler<{ Variables: { log
   };
 }
 
-/** What every proxied request needs: an id, a sink into the Node response, an abort for a client that leaves, and one log line at the end. */
-export function beginProxiedRequest(req: IncomingMessage, res: ServerResponse, log: Logger) {
+/**
+ * What every proxied request needs: an id, a sink into the Node response, an abort for a client
+ * that leaves, one log line at the end and, with `events`, one `request` event (status, duration,
+ * time to first byte, wait, tokens from the response's `usage`).
+ */
+export function beginProxiedRequest(req: IncomingMessage, res: ServerResponse, log: Logger, events?: SchedulerEvents) {
   const started = performance.now();
   const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
   const abort = new AbortController();
-  const sink = new NodeResponseSink(res, requestId);
+  const meter = events && new ResponseMeter();
+  const sink = new NodeResponseSink(res, requestId, meter);
   res.once('close', () => {
     if (!res.writableFinished) {
       const reason = new Error('the client closed the connection');
@@ -50,14 +57,29 @@ export function beginProxiedRequest(req: IncomingMessage, res: ServerResponse, l
       sink.clientGone(reason); // the upstream request, once it is out
     }
     const url = req.url ?? '/';
-    logRequest(log, {
+    const fields: RequestLogFields = {
       requestId,
       method: req.method ?? 'GET',
       path: url.split('?')[0]!,
       status: res.writableFinished ? res.statusCode : 499,
       durationMs: performance.now() - started,
       model: sink.modelId,
-    });
+    };
+    logRequest(log, fields);
+    if (events && meter) events.emit('request', requestEvent(fields, started, meter));
   });
   return { requestId, abort, sink };
 }
+
+/** The `request` event of a finished request (also used by anthropic-route.ts). */
+export function requestEvent(fields: RequestLogFields, started: number, meter: ResponseMeter): RequestEvent {
+  const event: RequestEvent = { ...fields, durationMs: round(fields.durationMs), at: Date.now() };
+  if (event.model === undefined) delete event.model;
+  if (meter.firstByteAt !== undefined) event.ttftMs = round(meter.firstByteAt - started);
+  if (meter.dispatchedAt !== undefined) event.waitMs = round(meter.dispatchedAt - started);
+  if (meter.tokensIn !== undefined) event.tokensIn = meter.tokensIn;
+  if (meter.tokensOut !== undefined) event.tokensOut = meter.tokensOut;
+  return event;
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

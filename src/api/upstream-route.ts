@@ -2,7 +2,7 @@
 // its web UI, native endpoints, anything — and nothing else. Static assets never start a model.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { ModelNotFoundError, SwapdockError } from '../errors.js';
+import { BadRequestError, ModelNotFoundError, SwapdockError } from '../errors.js';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -29,22 +29,44 @@ export interface UpstreamRouteDeps {
   log: Logger;
 }
 
-/** Splits `/upstream/{name}/{rest}`; names may contain '/', so the longest configured name wins. */
+/**
+ * Splits `/upstream/{name}/{rest}`; names may contain '/' (or '%2F'), so the longest configured
+ * name wins. Only the name is decoded: the rest goes upstream exactly as the client wrote it.
+ */
 export function splitUpstreamUrl(url: string, names: readonly string[]): { name: string; path: string } | undefined {
   const rest = url.slice(UPSTREAM_PREFIX.length);
   const query = rest.indexOf('?');
-  const target = decodeURIComponent(query === -1 ? rest : rest.slice(0, query));
-  const name = [...names].sort((a, b) => b.length - a.length).find((n) => target === n || target.startsWith(`${n}/`));
-  if (name === undefined) return undefined;
-  const path = `${target.slice(name.length) || '/'}${query === -1 ? '' : rest.slice(query)}`;
-  return { name, path };
+  const segments = (query === -1 ? rest : rest.slice(0, query)).split('/');
+  const known = new Set(names);
+  for (let count = segments.length; count > 0; count--) {
+    const name = tryDecode(segments.slice(0, count).join('/'));
+    if (name === undefined || !known.has(name)) continue;
+    const path = `/${segments.slice(count).join('/')}${query === -1 ? '' : rest.slice(query)}`;
+    return { name, path };
+  }
+  return undefined;
+}
+
+function tryDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decodes a part of an /upstream path; a malformed percent-escape is the client's error (400). */
+export function decodePathPart(text: string): string {
+  const decoded = tryDecode(text);
+  if (decoded !== undefined) return decoded;
+  throw new BadRequestError(`The path has a malformed percent-escape in '${text.slice(0, 100)}'. Escape '%' as %25.`, 'malformed_path');
 }
 
 export async function forwardUpstream(req: IncomingMessage, res: ServerResponse, deps: UpstreamRouteDeps): Promise<void> {
-  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log);
+  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log, deps.scheduler.events);
   try {
     const target = splitUpstreamUrl(req.url ?? '/', deps.resolver.names());
-    if (!target) throw new ModelNotFoundError(decodeURIComponent((req.url ?? '').slice(UPSTREAM_PREFIX.length).split('/')[0] ?? ''), deps.resolver.names());
+    if (!target) throw new ModelNotFoundError(decodePathPart((req.url ?? '').slice(UPSTREAM_PREFIX.length).split(/[/?]/)[0] ?? ''), deps.resolver.names());
     const model = deps.resolver.resolve(target.name);
     if (STATIC_ASSET.test(target.path.split('?')[0]!) && deps.scheduler.snapshotOf(model.id)?.status !== 'ready') {
       throw new ModelNotLoadedError(model.id, target.path);
@@ -53,7 +75,7 @@ export async function forwardUpstream(req: IncomingMessage, res: ServerResponse,
     await deps.proxy.passthrough(model, { method: req.method ?? 'GET', path: target.path, headers: req.headers, body: hasBody ? req : null, signal: abort.signal }, sink);
   } catch (err) {
     if (abort.signal.aborted || res.headersSent) return;
-    const rendered = renderError(err, 'openai');
+    const rendered = renderError(deps.proxy.hideUnusable(err, req.headers), 'openai');
     res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
   }
 }

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { formatDuration, formatSize } from '../config/duration.js';
 import type { SwapdockConfig } from '../config/schema.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
+import { redactedAuth, redactedEnv } from '../config/redact.js';
 
 export function describeConfig(config: SwapdockConfig, source: string, asJson: boolean): string {
   const models = [...config.models.values()].map((model) => {
@@ -20,8 +21,8 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
         port: spec.port,
         reachedAt: spec.network ? `${spec.name}:${spec.port} on network ${spec.network}` : `127.0.0.1:<random port> → ${spec.port}`,
         gpus: spec.gpus ?? 'none (CPU only)',
-        // Values may be secrets (tokens): show the names only.
-        env: Object.keys(spec.env),
+        // Secret values (marked secret, or named like one) show as "[redacted]".
+        env: redactedEnv({ env: spec.env, secretEnv: model.secretEnv }),
         volumes: spec.volumes,
         ...(spec.shmSizeBytes ? { shmSizeBytes: spec.shmSizeBytes } : {}),
         labels: spec.labels,
@@ -47,6 +48,10 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
     maxLoaded: config.maxLoaded ?? 'no cap',
     queue: { maxWait: formatDuration(config.queue.maxWaitMs), heartbeat: formatDuration(config.queue.heartbeatMs) },
     swap: { policy: config.swap.policy, maxWait: formatDuration(config.swap.maxWaitMs) },
+    auth: config.auth.keys.length ? redactedAuth(config) : 'no API keys: every request is allowed',
+    metrics: { public: config.metrics.public },
+    cors: { origins: config.cors.origins.length ? config.cors.origins : 'off' },
+    limits: { maxBody: formatSize(config.limits.maxBodyBytes), maxHeaderSize: formatSize(config.limits.maxHeaderBytes) },
     engine: { host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket', network: config.engine.network || 'none (ports published on 127.0.0.1)' },
     models,
   };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { createLogger } from '../util/logger.js';
+import { LogTail } from '../util/log-tail.js';
 import { VERSION } from '../version.js';
 import { describeConfig } from './describe-config.js';
 import { startServer } from './start-server.js';
@@ -59,8 +60,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--log-format takes json or pretty, not '${format}'.`);
     return 2;
   }
-  const log = createLogger({ level: values['log-level'], format });
-  const running = await startServer({ config, log, configFile: values.config!, overrides: values.listen ? { listen: values.listen } : {} });
+  const logTail = new LogTail(config.logs.lines);
+  const log = createLogger({ level: values['log-level'], format, tail: logTail });
+  const running = await startServer({ config, log, logTail, configFile: values.config!, overrides: values.listen ? { listen: values.listen } : {} });
   process.on('SIGHUP', () => void running.reload?.('SIGHUP'));
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { SwapdockConfig } from '../config/schema.js';
 import { createApp } from '../api/create-app.js';
 import { createNodeListener } from '../api/node-listener.js';
+import { modelAccessCheck } from '../api/auth-gate.js';
+import { clientErrorListener } from '../api/client-error.js';
+import { createUpgradeListener } from '../api/websocket-upgrade.js';
 import { InferenceProxy } from '../proxy/inference-proxy.js';
 import { ModelResolver } from '../proxy/model-resolver.js';
 import { UpstreamPools } from '../proxy/upstream-pools.js';
@@ -16,9 +19,12 @@ import { formatSize } from '../config/duration.js';
 import { checkPlacement } from '../config/check-placement.js';
 import { ConfigError } from '../config/load-config.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { SwapdockMetrics } from '../metrics/swapdock-metrics.js';
 import { VERSION } from '../version.js';
 import type { ReloadOutcome } from '../api/admin-routes.js';
 import { ConfigReloader } from './config-reloader.js';
+import { LogTail, teeLogger } from '../util/log-tail.js';
+import { LOG_REDACTION } from '../util/logger.js';
 
 export interface RunningServer {
   url: string;
@@ -41,10 +47,14 @@ export interface StartOptions {
   /** Command-line settings that win over the file on reload. */
   overrides?: { listen?: string };
   reloadPollIntervalMs?: number;
+  /** Where the logger also keeps its recent lines (createLogger's `tail`); absent: `log` is teed into a new one. */
+  logTail?: LogTail;
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const { config, log } = options;
+  const { config } = options;
+  const logTail = options.logTail ?? new LogTail(config.logs.lines);
+  const log = options.logTail ? options.log : teeLogger(options.log, logTail, LOG_REDACTION);
   const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, log });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
@@ -55,15 +65,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
-  const proxy = new InferenceProxy({ scheduler, resolver, pools, log });
+  const proxy = new InferenceProxy({ scheduler, resolver, pools, log, access: modelAccessCheck(() => scheduler.currentConfig) });
   const reloader = options.configFile
     ? new ConfigReloader({ file: options.configFile, scheduler, resolver, log, overrides: options.overrides, pollIntervalMs: options.reloadPollIntervalMs })
     : undefined;
   const reload = reloader && ((trigger: string) => reloader.reload(trigger));
-  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, reload: reload && (() => reload('POST /api/reload')) });
-  const server = createServer({ keepAliveTimeout: 65_000 }, createNodeListener(app, { proxy, log, resolver, scheduler, heartbeatMs: () => scheduler.currentConfig.queue.heartbeatMs, maxBodyBytes: () => scheduler.currentConfig.limits.maxBodyBytes }));
+  const metrics = new SwapdockMetrics(scheduler);
+  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, reload: reload && (() => reload('POST /api/reload')), metrics, logTail });
+  // Node would answer a head over maxHeaderSize, or one without Host, with an empty 400: the
+  // clientError listener and the Hono errorHandler (client-error.ts) answer with JSON instead.
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false }, createNodeListener(app, { proxy, log, resolver, scheduler, heartbeatMs: () => scheduler.currentConfig.queue.heartbeatMs, maxBodyBytes: () => scheduler.currentConfig.limits.maxBodyBytes }));
+  server.on('upgrade', createUpgradeListener({ proxy, resolver, scheduler, log, access: modelAccessCheck(() => scheduler.currentConfig) }));
+  server.on('clientError', clientErrorListener(config.limits.maxHeaderBytes));
 
   const { host, port } = splitHostPort(config.listen);
+  warnIfOpenToNetwork(config, host, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -82,6 +98,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await scheduler.shutdown(config.shutdownTimeoutMs);
+      metrics.close();
       server.closeAllConnections();
       await closed;
       await pools.closeAll();
@@ -103,6 +120,22 @@ async function detectGpus(inventory: GpuInventory, config: SwapdockConfig, log: 
   const issues = checkPlacement({ gpus: devices.map((d) => ({ id: d.id, vram: d.vramBytes })), models });
   if (issues.length) throw new ConfigError('The config, checked against the detected GPUs,', issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   return devices;
+}
+
+/** No API keys on an address other hosts can reach: anyone there may use every model. Say so, loudly. */
+export function warnIfOpenToNetwork(config: SwapdockConfig, host: string, log: Logger): boolean {
+  if (config.auth.keys.length > 0 || isLoopback(host)) return false;
+  log.warn(
+    { listen: config.listen },
+    `SECURITY: swapdock listens on ${config.listen}, which other machines can reach, and no API keys are configured: ` +
+      'anyone on the network can use every model, load and unload models (/api) and read the logs. ' +
+      'Add keys under auth.keys in the config (one with admin: true for /api, /ui and /metrics), or listen on 127.0.0.1 only.',
+  );
+  return true;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
 }
 
 export function splitHostPort(listen: string): { host: string; port: number } {

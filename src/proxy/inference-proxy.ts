@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { ModelConfig } from '../config/schema.js';
-import { BadRequestError, UpstreamError, errorMessage } from '../errors.js';
+import { BadRequestError, ModelNotFoundError, UpstreamError, errorMessage } from '../errors.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
 import { ModelResolver, upstreamNameOf } from './model-resolver.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -53,10 +53,13 @@ export interface UpstreamSink {
   onBroken(err: Error): void;
 }
 
-// Hop-by-hop headers belong to one connection, never forwarded (RFC 9110 §7.6.1).
+// Hop-by-hop headers belong to one connection, never forwarded (RFC 9110 §7.6.1). A backend's
+// CORS headers are dropped too: swapdock answers for CORS itself (cors.origins, src/api/cors.ts).
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length',
+  'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-methods',
+  'access-control-allow-headers', 'access-control-expose-headers', 'access-control-max-age',
 ]);
 
 export function forwardableHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>) {
@@ -87,10 +90,53 @@ export function shapeBody(body: Record<string, unknown>, model: ModelConfig): bo
   return changed;
 }
 
+/**
+ * Asked once the model of a request is known, before it is started: throws (403) when the client's
+ * API key may not use `model`; may remove swapdock's own credentials from `forwarded`, the headers
+ * going upstream. Absent = every request may use every model.
+ */
+export type ModelAccessCheck = (incoming: IncomingHttpHeaders, model: ModelConfig, forwarded: Record<string, string | string[]>) => void;
+
 export class InferenceProxy {
   constructor(
-    private readonly deps: { scheduler: Scheduler; resolver: ModelResolver; pools: UpstreamPools; log: Logger },
+    private readonly deps: { scheduler: Scheduler; resolver: ModelResolver; pools: UpstreamPools; log: Logger; access?: ModelAccessCheck },
   ) {}
+
+  /** Throws (403) when the request's API key may not use `model`: for routes that answer without forwarding. */
+  checkAccess(incoming: IncomingHttpHeaders, model: ModelConfig): void {
+    this.deps.access?.(incoming, model, {});
+  }
+
+  /** prepareBody(), except that a "no such model" error lists only the models the request's key may use. */
+  private prepareFor(request: ProxyRequest): ReturnType<InferenceProxy['prepareBody']> {
+    try {
+      return this.prepareBody(request.body);
+    } catch (err) {
+      throw this.hideUnusable(err, request.headers);
+    }
+  }
+
+  /** A "no such model" error narrowed to the models the request's API key may use (others stay hidden); any other error as it is. */
+  hideUnusable(err: unknown, incoming: IncomingHttpHeaders): unknown {
+    const access = this.deps.access;
+    if (!access || !(err instanceof ModelNotFoundError)) return err;
+    const usable = err.available.filter((name) => {
+      try {
+        access(incoming, this.deps.resolver.resolve(name), {});
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return new ModelNotFoundError(err.requested, usable);
+  }
+
+  /** The headers to send upstream, once the access check let the request use `model` (it throws otherwise). */
+  private upstreamHeaders(incoming: IncomingHttpHeaders, model: ModelConfig): Record<string, string | string[]> {
+    const headers = forwardableHeaders(incoming);
+    this.deps.access?.(incoming, model, headers);
+    return headers;
+  }
 
   /**
    * Sends the request upstream and delivers the response to `sink`. Resolves with the model once
@@ -99,12 +145,12 @@ export class InferenceProxy {
    * (UpstreamError), or the client left (the abort reason).
    */
   async forward(request: ProxyRequest, sink: UpstreamSink): Promise<ModelConfig> {
-    const { model, body, streaming } = this.prepareBody(request.body);
+    const { model, body, streaming } = this.prepareFor(request);
+    const headers = this.upstreamHeaders(request.headers, model);
+    headers['content-length'] = String(body.length);
     const acquired = this.deps.scheduler.acquire(model.id, request.signal);
     if (streaming && acquired instanceof Promise) request.onStreamWait?.(model);
     const lease = await acquired;
-    const headers = forwardableHeaders(request.headers);
-    headers['content-length'] = String(body.length);
     return this.dispatch(lease, request, headers, body, sink);
   }
 
@@ -113,8 +159,8 @@ export class InferenceProxy {
    * through unparsed. The model is started when needed, like for an inference request.
    */
   async passthrough(model: ModelConfig, request: Omit<ProxyRequest, 'body'> & { body: Readable | null }, sink: UpstreamSink): Promise<ModelConfig> {
+    const headers = this.upstreamHeaders(request.headers, model);
     const lease = await this.deps.scheduler.acquire(model.id, request.signal);
-    const headers = forwardableHeaders(request.headers);
     const length = request.headers['content-length'];
     if (length !== undefined) headers['content-length'] = length;
     return this.dispatch(lease, request, headers, request.body, sink);
@@ -145,10 +191,11 @@ export class InferenceProxy {
   }
 
   async open(request: ProxyRequest): Promise<UpstreamResponse> {
-    const { model, body } = this.prepareBody(request.body);
+    const { model, body } = this.prepareFor(request);
+    const headers = this.upstreamHeaders(request.headers, model);
     const lease = await this.deps.scheduler.acquire(model.id, request.signal);
     try {
-      return await this.send(lease, request, body);
+      return await this.send(lease, request, headers, body);
     } catch (err) {
       lease.release();
       throw err;
@@ -177,12 +224,18 @@ export class InferenceProxy {
     const shaped = shapeBody(parsed as Record<string, unknown>, model);
     if (upstreamName === name && !shaped) return { model, body: raw, streaming };
     (parsed as { model: string }).model = upstreamName;
-    return { model, body: Buffer.from(JSON.stringify(parsed)), streaming };
+    let rewritten: string;
+    try {
+      rewritten = JSON.stringify(parsed);
+    } catch (err) {
+      // JSON.parse takes any depth; JSON.stringify recurses and runs out of stack on thousands of levels.
+      throw new BadRequestError(`The request body could not be rewritten for the backend (${errorMessage(err)}): it is nested too deeply. Send a flatter JSON object.`, 'invalid_body');
+    }
+    return { model, body: Buffer.from(rewritten), streaming };
   }
 
-  private async send(lease: Lease, request: ProxyRequest, body: Buffer): Promise<UpstreamResponse> {
+  private async send(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer): Promise<UpstreamResponse> {
     const pool = this.deps.pools.get(lease.endpoint);
-    const headers = forwardableHeaders(request.headers);
     headers['content-length'] = String(body.length);
     let response;
     try {

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/schema.js';
 import type { UpstreamControl, UpstreamSink } from './inference-proxy.js';
 import { isEventStream, sseEvent, streamErrorEvent } from './stream-errors.js';
+import type { ResponseMeter } from './response-meter.js';
 
 export class NodeResponseSink implements UpstreamSink {
   /** Set once the upstream head arrived (the model that answered), for the request log. */
@@ -23,6 +24,8 @@ export class NodeResponseSink implements UpstreamSink {
   constructor(
     private readonly res: ServerResponse,
     private readonly requestId: string,
+    /** Optional: time to first byte and token usage, for the `request` event. */
+    private readonly meter?: ResponseMeter,
   ) {}
 
   /** The client went away before the end: cancel the upstream request, if it is out. */
@@ -32,6 +35,7 @@ export class NodeResponseSink implements UpstreamSink {
 
   onStart(control: UpstreamControl): void {
     this.control = control;
+    this.meter?.onDispatch();
   }
 
   /**
@@ -81,6 +85,7 @@ export class NodeResponseSink implements UpstreamSink {
   }
 
   onData(chunk: Buffer): void {
+    this.meter?.onData(chunk);
     if (this.wrapped) return void this.wrapped.chunks.push(chunk);
     // Backpressure: a slow client pauses the upstream instead of buffering the answer here.
     if (!this.res.write(chunk)) {

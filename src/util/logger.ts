@@ -1,14 +1,34 @@
 // pino: JSON lines by default (for log collectors), human-readable when stdout is a terminal.
 import pino, { type Logger } from 'pino';
+import type { LogTail } from './log-tail.js';
 
 export type LogFormat = 'json' | 'pretty';
 
-export function createLogger(options: { level?: string; format?: LogFormat } = {}): Logger {
+/**
+ * Never log a secret: API keys (request headers, cookies, auth.keys) and container env values,
+ * wherever a log call might carry them, are written as "[redacted]".
+ */
+const SECRET_HEADERS = ['.authorization', '["x-api-key"]', '.cookie', '["set-cookie"]', '["proxy-authorization"]'];
+export const LOG_REDACTION = {
+  paths: [
+    ...SECRET_HEADERS.flatMap((h) => [`headers${h}`, `*.headers${h}`]),
+    'key', 'apiKey', 'auth.keys[*].key', 'config.auth.keys[*].key', '*.auth.keys[*].key',
+    'env', '*.env', 'spec.env',
+  ],
+  censor: '[redacted]',
+};
+
+/** `tail`: also keep the recent lines (info and above) for GET /api/logs. */
+export function createLogger(options: { level?: string; format?: LogFormat; tail?: LogTail } = {}): Logger {
   const level = options.level ?? process.env.SWAPDOCK_LOG_LEVEL ?? 'info';
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  if (format === 'pretty') {
-    return pino({ level, base: undefined, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } } });
+  if (format === 'pretty' && !options.tail) {
+    return pino({ level, base: undefined, redact: LOG_REDACTION, transport: { target: 'pino-pretty', options: PRETTY } });
   }
   // Asynchronous writes keep logging off the request path's critical section.
-  return pino({ level, base: undefined }, pino.destination({ dest: 1, sync: false }));
+  const out = format === 'pretty' ? pino.transport({ target: 'pino-pretty', options: PRETTY }) : pino.destination({ dest: 1, sync: false });
+  const dest = options.tail ? pino.multistream([{ level: level as pino.Level, stream: out }, { level: 'info', stream: options.tail }]) : out;
+  return pino({ level, base: undefined, redact: LOG_REDACTION }, dest);
 }
+
+const PRETTY = { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true };

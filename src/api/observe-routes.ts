@@ -1,0 +1,96 @@
+// Observation endpoints under /api: the live event stream (GET /api/events), each model's
+// container output (GET /api/logs/{model}), swapdock's own log (GET /api/logs), and the recent
+// proxied requests (GET /api/requests). Streams are SSE: history first, then live; listeners
+// are removed when the client goes away.
+import { Hono } from 'hono';
+import { ModelNotFoundError } from '../errors.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { RequestEvent, SchedulerEventMap } from '../scheduler/scheduler-events.js';
+import type { LogTail } from '../util/log-tail.js';
+import { RingBuffer } from '../util/ring-buffer.js';
+import { describeModels } from './admin-routes.js';
+import type { AppEnv } from './create-app.js';
+import { sseResponse } from './sse-response.js';
+
+/** The request events /api/requests returns. */
+export const RECENT_REQUESTS = 200;
+/** What /api/events forwards (container output has its own endpoint). */
+const STREAMED_EVENTS = ['model', 'queue', 'load', 'request', 'swap'] as const satisfies readonly (keyof SchedulerEventMap)[];
+
+export interface ObserveDeps {
+  scheduler: Scheduler;
+  /** swapdock's own recent log lines; absent: /api/logs is empty. */
+  logTail?: LogTail;
+  /** SSE comment interval; default 15 s. */
+  heartbeatMs?: number;
+}
+
+export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
+  const { scheduler } = deps;
+  const api = new Hono<AppEnv>();
+  const recentRequests = new RingBuffer<RequestEvent>(RECENT_REQUESTS);
+  scheduler.events.on('request', (event) => recentRequests.push(event));
+
+  api.get('/events', (c) =>
+    sseResponse(
+      c.req.raw.signal,
+      (send) => {
+        send('snapshot', describeModels(scheduler.currentConfig, scheduler));
+        const listeners = STREAMED_EVENTS.map((name) => {
+          const listener = (event: unknown) => send(name, event);
+          scheduler.events.on(name, listener);
+          return () => scheduler.events.off(name, listener);
+        });
+        return () => listeners.forEach((off) => off());
+      },
+      deps.heartbeatMs,
+    ),
+  );
+
+  api.get('/requests', (c) => c.json({ requests: recentRequests.toArray() }));
+
+  api.get('/logs', (c) => {
+    const tail = deps.logTail;
+    if (c.req.query('follow') === 'false') return c.json({ lines: tail?.history() ?? [] });
+    return sseResponse(
+      c.req.raw.signal,
+      (send) => {
+        for (const entry of tail?.history() ?? []) send('log', entry);
+        if (!tail) return () => undefined;
+        const listener = (entry: unknown) => send('log', entry);
+        tail.on('line', listener);
+        return () => tail.off('line', listener);
+      },
+      deps.heartbeatMs,
+    );
+  });
+
+  api.get('/logs/*', (c) => {
+    const model = decodeModelId(c.req.path.slice('/api/logs/'.length));
+    if (!scheduler.snapshotOf(model)) throw new ModelNotFoundError(model, scheduler.snapshot().map((s) => s.id));
+    const history = () => scheduler.observer.logs.history(model);
+    if (c.req.query('follow') === 'false') return c.json({ model, lines: history() });
+    return sseResponse(
+      c.req.raw.signal,
+      (send) => {
+        for (const line of history()) send('log', line);
+        const listener = (event: SchedulerEventMap['log'][0]) => {
+          if (event.model === model) send('log', { at: event.at, stream: event.stream, line: event.line });
+        };
+        scheduler.events.on('log', listener);
+        return () => scheduler.events.off('log', listener);
+      },
+      deps.heartbeatMs,
+    );
+  });
+
+  return api;
+}
+
+function decodeModelId(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
