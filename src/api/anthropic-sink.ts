@@ -10,6 +10,7 @@ import { UpstreamError, errorMessage } from '../errors.js';
 import type { UpstreamControl, UpstreamSink } from '../proxy/inference-proxy.js';
 import type { ResponseMeter } from '../proxy/response-meter.js';
 import { isEventStream } from '../proxy/stream-errors.js';
+import { sendEarlySseHead, type EarlySseHead } from '../proxy/early-sse-head.js';
 import { renderError } from './error-response.js';
 import { UpstreamStatusError } from '../proxy/anthropic/anthropic-errors.js';
 import { toAnthropicMessage, upstreamErrorMessage, type AnthropicMessage } from '../proxy/anthropic/translate-response.js';
@@ -31,7 +32,7 @@ export class AnthropicSink implements UpstreamSink {
   modelId: string | undefined;
   private control: UpstreamControl | undefined;
   private readonly resume = () => this.control?.resume();
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: EarlySseHead | undefined;
   /** Our own SSE head went out while the request waited for its model. */
   private early = false;
   private sse = false;
@@ -61,11 +62,7 @@ export class AnthropicSink implements UpstreamSink {
     if (this.res.headersSent) return;
     this.modelId = model.id;
     this.early = this.sse = true;
-    this.res.writeHead(200, { ...SSE_HEAD, 'x-request-id': this.requestId });
-    this.res.write(`: swapdock: waiting for model '${model.id}' to be ready\n\n${PING}`);
-    this.heartbeat = setInterval(() => this.res.write(PING), heartbeatMs);
-    this.heartbeat.unref();
-    this.res.once('close', () => clearInterval(this.heartbeat));
+    this.heartbeat = sendEarlySseHead(this.res, this.requestId, model.id, heartbeatMs, () => PING, PING);
   }
 
   get answeredEarly(): boolean {
@@ -74,7 +71,7 @@ export class AnthropicSink implements UpstreamSink {
 
   /** Ends an early-answered stream with an Anthropic error event (a failed load, a full queue…). */
   failEarly(err: unknown): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
     const { error } = JSON.parse(renderError(err, 'anthropic').body) as { error: { type: string; message: string } };
     if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseError(error.type, error.message));
   }
@@ -82,7 +79,7 @@ export class AnthropicSink implements UpstreamSink {
   onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void {
     this.control = control;
     this.modelId = model.id;
-    clearInterval(this.heartbeat);
+    this.heartbeat?.stop();
     const upstreamSse = isEventStream(headers);
     if (statusCode >= 400 || !upstreamSse) {
       // Errors become Anthropic errors; a translated JSON answer becomes a Message: both at the end.

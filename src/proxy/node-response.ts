@@ -9,6 +9,7 @@ import type { ModelConfig } from '../config/schema.js';
 import type { UpstreamControl, UpstreamSink } from './inference-proxy.js';
 import { isEventStream, sseEvent, streamErrorEvent } from './stream-errors.js';
 import type { ResponseMeter } from './response-meter.js';
+import { sendEarlySseHead, type EarlySseHead } from './early-sse-head.js';
 
 export class NodeResponseSink implements UpstreamSink {
   /** Set once the upstream head arrived (the model that answered), for the request log. */
@@ -17,7 +18,7 @@ export class NodeResponseSink implements UpstreamSink {
   private sse = false;
   private readonly resume = () => this.control?.resume();
   /** Set when SSE headers went out early, while the request waited for its model. */
-  private waiting?: { heartbeat: NodeJS.Timeout; started: number };
+  private waiting?: EarlySseHead;
   /** After an early head: a non-SSE upstream answer, collected to be sent as one event. */
   private wrapped?: { statusCode: number; chunks: Buffer[] };
 
@@ -46,15 +47,7 @@ export class NodeResponseSink implements UpstreamSink {
     if (this.res.headersSent) return;
     this.modelId = model.id;
     this.sse = true;
-    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': this.requestId });
-    this.res.write(`: swapdock: waiting for model '${model.id}' to be ready\n\n`);
-    const started = Date.now();
-    const heartbeat = setInterval(() => {
-      this.res.write(`: swapdock: still waiting for '${model.id}' (${Math.round((Date.now() - started) / 1000)} s)\n\n`);
-    }, heartbeatMs);
-    heartbeat.unref();
-    this.waiting = { heartbeat, started };
-    this.res.once('close', () => clearInterval(heartbeat));
+    this.waiting = sendEarlySseHead(this.res, this.requestId, model.id, heartbeatMs, (s) => `: swapdock: still waiting for '${model.id}' (${s} s)\n\n`);
   }
 
   /** Headers already went out: whatever the outcome, it must be told as SSE events. */
@@ -64,7 +57,7 @@ export class NodeResponseSink implements UpstreamSink {
 
   /** Ends an early-answered stream with an error event (a failed load, a full queue…). */
   failEarly(errorBody: string): void {
-    if (this.waiting) clearInterval(this.waiting.heartbeat);
+    this.waiting?.stop();
     if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseEvent(errorBody));
   }
 
@@ -72,7 +65,7 @@ export class NodeResponseSink implements UpstreamSink {
     this.control = control;
     this.modelId = model.id;
     if (this.waiting) {
-      clearInterval(this.waiting.heartbeat);
+      this.waiting.stop();
       // Our own SSE head is out: pass an SSE answer through; wrap anything else as one event.
       if (statusCode !== 200 || !isEventStream(headers)) this.wrapped = { statusCode, chunks: [] };
       return;
