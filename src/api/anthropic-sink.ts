@@ -7,7 +7,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/schema.js';
 import { UpstreamError, errorMessage } from '../errors.js';
-import type { UpstreamControl, UpstreamSink } from '../proxy/inference-proxy.js';
+import type { UpstreamControl } from '../proxy/inference-proxy.js';
+import { ResponseSinkBase } from '../proxy/response-sink-base.js';
 import type { ResponseMeter } from '../proxy/response-meter.js';
 import { isEventStream } from '../proxy/stream-errors.js';
 import { sendEarlySseHead, type EarlySseHead } from '../proxy/early-sse-head.js';
@@ -28,33 +29,21 @@ export interface AnthropicSinkOptions {
 const SSE_HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 const PING = sse('ping', { type: 'ping' });
 
-export class AnthropicSink implements UpstreamSink {
-  modelId: string | undefined;
-  private control: UpstreamControl | undefined;
-  private readonly resume = () => this.control?.resume();
+export class AnthropicSink extends ResponseSinkBase {
   private heartbeat: EarlySseHead | undefined;
   /** Our own SSE head went out while the request waited for its model. */
   private early = false;
-  private sse = false;
   /** A body that is converted as a whole at the end (JSON answers, errors). */
   private collected: { statusCode: number; chunks: Buffer[] } | undefined;
   private stream: { translator: AnthropicStreamTranslator; decoder: StringDecoder } | undefined;
 
   constructor(
-    private readonly res: ServerResponse,
-    private readonly requestId: string,
+    res: ServerResponse,
+    requestId: string,
     private readonly options: AnthropicSinkOptions,
-    /** Optional: time to first byte and token usage (read from the upstream's bytes), for the `request` event. */
-    private readonly meter?: ResponseMeter,
-  ) {}
-
-  clientGone(reason: Error): void {
-    this.control?.abort(reason);
-  }
-
-  onStart(control: UpstreamControl): void {
-    this.control = control;
-    this.meter?.onDispatch();
+    meter?: ResponseMeter,
+  ) {
+    super(res, requestId, meter);
   }
 
   /** The request waits for its model: SSE head and a ping at once, then a ping every `heartbeatMs`. */
@@ -102,11 +91,7 @@ export class AnthropicSink implements UpstreamSink {
     this.meter?.onData(chunk);
     if (this.collected) return void this.collected.chunks.push(chunk);
     const out = this.stream ? this.stream.translator.feed(this.stream.decoder.write(chunk)) : chunk;
-    if (out.length === 0) return;
-    if (!this.res.write(out)) {
-      this.control?.pause();
-      this.res.once('drain', this.resume);
-    }
+    if (out.length > 0) this.write(out);
   }
 
   onEnd(): void {

@@ -4,40 +4,17 @@
 // stream layer costs per request and per chunk). Each res.write() corks the socket until the
 // end of the tick, so a small answer and its end go out in one write, and each streamed chunk
 // goes out at once.
-import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/schema.js';
-import type { UpstreamControl, UpstreamSink } from './inference-proxy.js';
+import type { UpstreamControl } from './inference-proxy.js';
+import { ResponseSinkBase } from './response-sink-base.js';
 import { isEventStream, sseEvent, streamErrorEvent } from './stream-errors.js';
-import type { ResponseMeter } from './response-meter.js';
 import { sendEarlySseHead, type EarlySseHead } from './early-sse-head.js';
 
-export class NodeResponseSink implements UpstreamSink {
-  /** Set once the upstream head arrived (the model that answered), for the request log. */
-  modelId: string | undefined;
-  private control: UpstreamControl | undefined;
-  private sse = false;
-  private readonly resume = () => this.control?.resume();
+export class NodeResponseSink extends ResponseSinkBase {
   /** Set when SSE headers went out early, while the request waited for its model. */
   private waiting?: EarlySseHead;
   /** After an early head: a non-SSE upstream answer, collected to be sent as one event. */
   private wrapped?: { statusCode: number; chunks: Buffer[] };
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly requestId: string,
-    /** Optional: time to first byte and token usage, for the `request` event. */
-    private readonly meter?: ResponseMeter,
-  ) {}
-
-  /** The client went away before the end: cancel the upstream request, if it is out. */
-  clientGone(reason: Error): void {
-    this.control?.abort(reason);
-  }
-
-  onStart(control: UpstreamControl): void {
-    this.control = control;
-    this.meter?.onDispatch();
-  }
 
   /**
    * The request must wait for its model: send SSE headers and a comment at once, then a comment
@@ -80,11 +57,7 @@ export class NodeResponseSink implements UpstreamSink {
   onData(chunk: Buffer): void {
     this.meter?.onData(chunk);
     if (this.wrapped) return void this.wrapped.chunks.push(chunk);
-    // Backpressure: a slow client pauses the upstream instead of buffering the answer here.
-    if (!this.res.write(chunk)) {
-      this.control?.pause();
-      this.res.once('drain', this.resume);
-    }
+    this.write(chunk);
   }
 
   onEnd(): void {
