@@ -1,4 +1,4 @@
-// The Anthropic SDK against swapdock in front of a real Docker container that speaks only OpenAI:
+// The Anthropic SDK against swapdock in front of real Docker and Podman containers that speak only OpenAI:
 // /v1/messages translated to chat completions and back, as JSON and as a stream, tool use included.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
@@ -12,8 +12,8 @@ models:
   native: { image: {{IMAGE}}, pull: never, api: both }
 `;
 
-describe('Anthropic Messages on docker', () => {
-  const fixture = useSwapdockOnEngine('docker', MODELS);
+for (const engine of ['docker', 'podman'] as const) describe(`Anthropic Messages on ${engine}`, () => {
+  const fixture = useSwapdockOnEngine(engine, MODELS);
   const client = () => new Anthropic({ baseURL: fixture.sd!.url, apiKey: 'sk-it', maxRetries: 0 });
 
   it('translates a request to an OpenAI-only container and its answer back', async (t: TestContext) => {

@@ -1,4 +1,4 @@
-// The official `openai` client against swapdock in front of real Docker containers: a streamed
+// The official `openai` client against swapdock in front of real Docker and Podman containers: a streamed
 // chat, a multipart transcription upload (file before model, as the SDK sends it), and a
 // WebSocket through /upstream.
 import assert from 'node:assert/strict';
@@ -15,8 +15,8 @@ models:
   whisper: { image: {{IMAGE}}, pull: never }
 `;
 
-describe('the openai client on docker', () => {
-  const fixture = useSwapdockOnEngine('docker', MODELS);
+for (const engine of ['docker', 'podman'] as const) describe(`the openai client on ${engine}`, () => {
+  const fixture = useSwapdockOnEngine(engine, MODELS);
   const client = () => new OpenAI({ baseURL: `${fixture.sd!.url}/v1`, apiKey: 'sk-unused', maxRetries: 0 });
 
   it('streams a chat completion from a real container', async (t: TestContext) => {
