@@ -10,6 +10,7 @@ import type { InferenceProxy } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { dialectForPath, renderError } from './error-response.js';
+import { safeDecode } from './safe-decode.js';
 import { listModels } from './model-list.js';
 import { adminRoutes, type ReloadOutcome } from './admin-routes.js';
 import { observeRoutes } from './observe-routes.js';
@@ -126,13 +127,4 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
-}
-
-/** decodeURIComponent that leaves a malformed escape as it is instead of throwing. */
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -9,6 +9,7 @@ import type { RequestEvent, SchedulerEventMap } from '../scheduler/scheduler-eve
 import type { LogTail } from '../util/log-tail.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { describeModels } from './admin-routes.js';
+import { safeDecode } from './safe-decode.js';
 import type { AppEnv } from './create-app.js';
 import { sseResponse } from './sse-response.js';
 
@@ -66,7 +67,7 @@ export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
   });
 
   api.get('/logs/*', (c) => {
-    const model = decodeModelId(c.req.path.slice('/api/logs/'.length));
+    const model = safeDecode(c.req.path.slice('/api/logs/'.length));
     if (!scheduler.snapshotOf(model)) throw new ModelNotFoundError(model, scheduler.snapshot().map((s) => s.id));
     const history = () => scheduler.observer.logs.history(model);
     if (c.req.query('follow') === 'false') return c.json({ model, lines: history() });
@@ -85,12 +86,4 @@ export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
   });
 
   return api;
-}
-
-function decodeModelId(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -50,14 +50,14 @@ export interface FormPart {
 export const BOUNDARY = '----swapdock-test-boundary-7MA4YWxkTrZu0gW';
 
 /** The pieces of a multipart body: each part's head, data and tail, separately, so a test can pause between them. */
-export function formPieces(parts: FormPart[]): Buffer[] {
+export function formPieces(parts: FormPart[], boundary = BOUNDARY): Buffer[] {
   const out: Buffer[] = [];
   for (const p of parts) {
     const disposition = `form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}`;
     const type = p.filename ? 'Content-Type: application/octet-stream\r\n' : '';
-    out.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(p.data), Buffer.from('\r\n'));
+    out.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(p.data), Buffer.from('\r\n'));
   }
-  out.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+  out.push(Buffer.from(`--${boundary}--\r\n`));
   return out;
 }
 

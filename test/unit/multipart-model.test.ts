@@ -2,18 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MultipartModelFinder, multipartBoundary } from '../../src/proxy/multipart-model.js';
+import { formPieces, type FormPart } from '../support/raw-http.js';
 
 const B = 'XyZ-boundary-123';
 
-function form(parts: Array<{ name: string; filename?: string; data: string | Buffer }>, boundary = B): Buffer {
-  const out: Buffer[] = [];
-  for (const p of parts) {
-    const disposition = `form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}`;
-    const type = p.filename ? 'Content-Type: application/octet-stream\r\n' : '';
-    out.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(p.data), Buffer.from('\r\n'));
-  }
-  out.push(Buffer.from(`--${boundary}--\r\n`));
-  return Buffer.concat(out);
+function form(parts: FormPart[], boundary = B): Buffer {
+  return Buffer.concat(formPieces(parts, boundary));
 }
 
 /** Feeds `body` in chunks of `size` bytes; returns the finder's answer. */
