@@ -8,15 +8,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/schema.js';
 import { BadRequestError, errorMessage } from '../errors.js';
-import type { InferenceProxy, UpstreamControl, UpstreamSink } from '../proxy/inference-proxy.js';
+import { parseJsonBody, type InferenceProxy, type JsonBody, type UpstreamControl, type UpstreamSink } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import { checkAnthropicRequest, renderedText, toOpenAIChat, wantsThinking } from '../proxy/anthropic/translate-request.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { AnthropicSink } from './anthropic-sink.js';
 import { renderError } from './error-response.js';
 import { readNodeBody } from './read-body.js';
-import { ResponseMeter } from '../proxy/response-meter.js';
-import { logRequest, newRequestId, requestEvent, type RequestLogFields } from './request-log.js';
+import { trackProxiedRequest } from './request-log.js';
 
 export const MESSAGES_PATH = '/v1/messages';
 export const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
@@ -35,39 +34,27 @@ export interface AnthropicRouteDeps {
 const TOKENIZE_TIMEOUT_MS = 5000;
 
 export async function handleAnthropic(req: IncomingMessage, res: ServerResponse, path: string, deps: AnthropicRouteDeps): Promise<void> {
-  const started = performance.now();
-  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
-  const abort = new AbortController();
-  const meter = new ResponseMeter();
+  const tracked = trackProxiedRequest(req, res, deps.log, deps.scheduler.events);
+  const { requestId, abort } = tracked;
   let sink: AnthropicSink | undefined;
-  let modelId: string | undefined;
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      const reason = new Error('the client closed the connection');
-      abort.abort(reason);
-      sink?.clientGone(reason);
-    }
-    const status = res.writableFinished ? res.statusCode : 499;
-    const fields: RequestLogFields = { requestId, method: 'POST', path, status, durationMs: performance.now() - started, model: sink?.modelId ?? modelId };
-    logRequest(deps.log, fields);
-    deps.scheduler.events.emit('request', requestEvent(fields, started, meter));
-  });
   try {
     const raw = await readNodeBody(req, deps.maxBodyBytes());
-    const body = parseBody(raw);
+    const body = parseJsonBody(raw, '"model", "max_tokens" and "messages"');
     const { model } = deps.resolver.resolveForRequest(body.model);
     deps.proxy.checkAccess(req.headers, model); // 403 for a model the API key may not use (count_tokens too)
-    modelId = model.id;
+    tracked.model = model.id;
     if (path === COUNT_TOKENS_PATH) return await countTokens(req, res, raw, body, model, requestId, abort.signal, deps);
     const request = checkAnthropicRequest(body);
     const passthrough = model.api !== 'openai';
-    sink = new AnthropicSink(res, requestId, { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) }, meter);
+    sink = new AnthropicSink(res, requestId, { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) }, tracked.meter);
+    tracked.sink = sink;
     const onStreamWait = (m: ModelConfig) => sink!.beginWaiting(m, deps.heartbeatMs());
     if (passthrough) {
-      await deps.proxy.forward({ method: 'POST', path: req.url ?? path, headers: req.headers, body: raw, signal: abort.signal, onStreamWait }, sink);
+      await deps.proxy.forward({ method: 'POST', path: req.url ?? path, headers: req.headers, body: raw, parsed: body, signal: abort.signal, onStreamWait }, sink);
     } else {
-      const translated = Buffer.from(stringifyTranslated(toOpenAIChat(request, model.id)));
-      await deps.proxy.forward({ method: 'POST', path: '/v1/chat/completions', headers: translationHeaders(req), body: translated, signal: abort.signal, onStreamWait }, sink);
+      const chat = toOpenAIChat(request, model.id) as JsonBody; // names model.id
+      const translated = Buffer.from(stringifyTranslated(chat));
+      await deps.proxy.forward({ method: 'POST', path: '/v1/chat/completions', headers: translationHeaders(req), body: translated, parsed: chat, signal: abort.signal, onStreamWait }, sink);
     }
   } catch (err) {
     if (abort.signal.aborted) return; // nobody left to tell
@@ -91,22 +78,6 @@ function stringifyTranslated(body: unknown): string {
   }
 }
 
-function parseBody(raw: Buffer): Record<string, unknown> & { model: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new BadRequestError(`The request body is not valid JSON (${errorMessage(err)}). Send a JSON object with "model", "max_tokens" and "messages".`, 'invalid_json');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new BadRequestError('The request body must be a JSON object with "model", "max_tokens" and "messages".', 'invalid_body');
-  }
-  const model = (parsed as { model?: unknown }).model;
-  if (typeof model !== 'string' || model === '') {
-    throw new BadRequestError('The request body has no "model" field. Name one of the models from GET /v1/models.', 'missing_model');
-  }
-  return parsed as Record<string, unknown> & { model: string };
-}
 
 /**
  * Headers for a translated request: as the client sent them (an auth check reads them), except

@@ -39,36 +39,54 @@ export function requestLogger(log: Logger): MiddlewareHandler<{ Variables: { log
   };
 }
 
+/** What the request log needs of a sink: the model that answered, and how to cancel the upstream. */
+export interface TrackedSink {
+  modelId: string | undefined;
+  clientGone(reason: Error): void;
+}
+
 /**
- * What every proxied request needs: an id, a sink into the Node response, an abort for a client
- * that leaves, one log line at the end and, with `events`, one `request` event (status, duration,
- * time to first byte, wait, tokens from the response's `usage`).
+ * What every proxied request needs: an id, an abort for a client that leaves, one log line at
+ * the end and, with `events`, one `request` event (status, duration, time to first byte, wait,
+ * tokens from the response's `usage`, read by `meter`). The route sets `sink` once it has one
+ * (or `model`, when it answers without a sink).
  */
-export function beginProxiedRequest(req: IncomingMessage, res: ServerResponse, log: Logger, events?: SchedulerEvents) {
+export function trackProxiedRequest(req: IncomingMessage, res: ServerResponse, log: Logger, events?: SchedulerEvents) {
   const started = performance.now();
-  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
-  const abort = new AbortController();
-  const meter = events && new ResponseMeter();
-  const sink = new NodeResponseSink(res, requestId, meter);
+  const tracked = {
+    requestId: newRequestId(req.headers['x-request-id'] as string | undefined),
+    abort: new AbortController(),
+    meter: events && new ResponseMeter(),
+    sink: undefined as TrackedSink | undefined,
+    model: undefined as string | undefined,
+  };
   res.once('close', () => {
     if (!res.writableFinished) {
       const reason = new Error('the client closed the connection');
-      abort.abort(reason); // a wait for the model or for a connection
-      sink.clientGone(reason); // the upstream request, once it is out
+      tracked.abort.abort(reason); // a wait for the model or for a connection
+      tracked.sink?.clientGone(reason); // the upstream request, once it is out
     }
     const url = req.url ?? '/';
     const fields: RequestLogFields = {
-      requestId,
+      requestId: tracked.requestId,
       method: req.method ?? 'GET',
       path: url.split('?')[0]!,
       status: res.writableFinished ? res.statusCode : 499,
       durationMs: performance.now() - started,
-      model: sink.modelId,
+      model: tracked.sink?.modelId ?? tracked.model,
     };
     logRequest(log, fields);
-    if (events && meter) events.emit('request', requestEvent(fields, started, meter));
+    if (events && tracked.meter) events.emit('request', requestEvent(fields, started, tracked.meter));
   });
-  return { requestId, abort, sink };
+  return tracked;
+}
+
+/** trackProxiedRequest() with a sink into the Node response (the OpenAI-shaped routes). */
+export function beginProxiedRequest(req: IncomingMessage, res: ServerResponse, log: Logger, events?: SchedulerEvents) {
+  const tracked = trackProxiedRequest(req, res, log, events);
+  const sink = new NodeResponseSink(res, tracked.requestId, tracked.meter);
+  tracked.sink = sink;
+  return { requestId: tracked.requestId, abort: tracked.abort, sink };
 }
 
 /** The `request` event of a finished request (also used by anthropic-route.ts). */

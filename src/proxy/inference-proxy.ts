@@ -19,10 +19,33 @@ export interface ProxyRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** `body` already parsed by the route (it is not parsed again); may be rewritten in place. */
+  parsed?: JsonBody;
   /** Fires when the client goes away: cancels the wait for a model and the upstream request. */
   signal: AbortSignal;
   /** Called when a streaming request (`"stream": true`) has to wait for its model. */
   onStreamWait?: (model: ModelConfig) => void;
+}
+
+/** A JSON request body: an object naming its model. */
+export type JsonBody = Record<string, unknown> & { model: string };
+
+/** Parses a request body that must be a JSON object with a `model` field; `wants` names what it should hold, for the error. */
+export function parseJsonBody(raw: Buffer, wants = 'a "model" field'): JsonBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`The request body is not valid JSON (${errorMessage(err)}). Send a JSON object with ${wants}.`, 'invalid_json');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequestError(`The request body must be a JSON object with ${wants}.`, 'invalid_body');
+  }
+  const name = (parsed as { model?: unknown }).model;
+  if (typeof name !== 'string' || name === '') {
+    throw new BadRequestError('The request body has no "model" field. Name one of the models from GET /v1/models.', 'missing_model');
+  }
+  return parsed as JsonBody;
 }
 
 export interface UpstreamResponse {
@@ -110,7 +133,7 @@ export class InferenceProxy {
   /** prepareBody(), except that a "no such model" error lists only the models the request's key may use. */
   private prepareFor(request: ProxyRequest): ReturnType<InferenceProxy['prepareBody']> {
     try {
-      return this.prepareBody(request.body);
+      return this.prepareBody(request.body, request.parsed);
     } catch (err) {
       throw this.hideUnusable(err, request.headers);
     }
@@ -202,28 +225,16 @@ export class InferenceProxy {
     }
   }
 
-  /** Parses the JSON body, resolves `model`, and rewrites it to the backend's name when needed. */
-  prepareBody(raw: Buffer): { model: ModelConfig; body: Buffer; streaming: boolean } {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new BadRequestError(`The request body is not valid JSON (${errorMessage(err)}). Send a JSON object with a "model" field.`, 'invalid_json');
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new BadRequestError('The request body must be a JSON object with a "model" field.', 'invalid_body');
-    }
-    const name = (parsed as { model?: unknown }).model;
-    if (typeof name !== 'string' || name === '') {
-      throw new BadRequestError('The request body has no "model" field. Name one of the models from GET /v1/models.', 'missing_model');
-    }
+  /** Parses the JSON body (unless the route did), resolves `model`, and rewrites it to the backend's name when needed. */
+  prepareBody(raw: Buffer, parsed: JsonBody = parseJsonBody(raw)): { model: ModelConfig; body: Buffer; streaming: boolean } {
+    const name = parsed.model;
     const { model, viaFallback } = this.deps.resolver.resolveForRequest(name);
     if (viaFallback) this.deps.log.info({ requested: name, model: model.id }, `No model '${name}' is configured: serving it with the fallback '${model.id}'`);
     const upstreamName = upstreamNameOf(model);
-    const streaming = (parsed as { stream?: unknown }).stream === true;
-    const shaped = shapeBody(parsed as Record<string, unknown>, model);
+    const streaming = parsed.stream === true;
+    const shaped = shapeBody(parsed, model);
     if (upstreamName === name && !shaped) return { model, body: raw, streaming };
-    (parsed as { model: string }).model = upstreamName;
+    parsed.model = upstreamName;
     let rewritten: string;
     try {
       rewritten = JSON.stringify(parsed);

@@ -21,6 +21,15 @@ export class EngineWatch {
     private readonly lifecycle: ModelLifecycle,
   ) {}
 
+  /** Removes every container this instance owns (at shutdown, after the orderly stops). */
+  async removeAllOwned(): Promise<number> {
+    const { runtime, log } = this.s;
+    const leftovers = await runtime.list(ownershipLabels(this.s.config().instance));
+    await Promise.all(leftovers.map((c) => runtime.stop(c.id, 5000).then(() => runtime.remove(c.id))));
+    if (leftovers.length) log.info({ count: leftovers.length }, `Removed ${leftovers.length} container(s) left over from an earlier run`);
+    return leftovers.length;
+  }
+
   async adoptOrRemove(): Promise<void> {
     const { runtime, log } = this.s;
     const config = this.s.config();

@@ -8,7 +8,6 @@ import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
 import { CrashLoopError, ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
 import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
-import { ownershipLabels } from '../runtime/labels.js';
 import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
 import { nextStartAllowedAt } from './crash-backoff.js';
 import { EngineWatch } from './engine-watch.js';
@@ -113,14 +112,6 @@ export class Scheduler {
    */
   async adoptLeftovers(): Promise<void> {
     await this.engineWatch.adoptOrRemove();
-  }
-
-  /** Removes every container this instance owns (used at shutdown, after the orderly stops). */
-  async removeLeftovers(): Promise<number> {
-    const leftovers = await this.runtime.list(ownershipLabels(this.config.instance));
-    await Promise.all(leftovers.map((c) => this.runtime.stop(c.id, 5000).then(() => this.runtime.remove(c.id))));
-    if (leftovers.length) this.log.info({ count: leftovers.length }, `Removed ${leftovers.length} container(s) left over from an earlier run`);
-    return leftovers.length;
   }
 
   /** Watches the engine's events, loads `preload` models and brings up `baseline` ones; call once after start-up. */
@@ -361,7 +352,12 @@ export class Scheduler {
   async load(modelId: string, signal?: AbortSignal, cause: LoadReason = 'admin'): Promise<void> {
     const slot = this.slots.get(modelId);
     if (slot) [slot.failures, slot.loadCause] = [undefined, cause];
-    await Promise.resolve().then(() => this.acquire(modelId, signal)).then((lease) => lease.release()).finally(() => slot && (slot.loadCause = undefined));
+    try {
+      await Promise.resolve(); // start on the next microtask, so the caller's event listeners see the whole load
+      (await this.acquire(modelId, signal)).release();
+    } finally {
+      if (slot) slot.loadCause = undefined;
+    }
   }
 
   /** Stops a model: waits for requests in flight, or cuts them with `force`. Queued requests fail. */
@@ -393,7 +389,7 @@ export class Scheduler {
     this.gpuLoads.clear();
     await Promise.allSettled(slots.map((s) => s.operation));
     await Promise.allSettled(slots.map((s) => this.lifecycle.stop(s, 'shutdown', 'shutdown')));
-    await this.removeLeftovers().catch((err) =>
+    await this.engineWatch.removeAllOwned().catch((err) =>
       this.log.error({ err: errorMessage(err) }, 'Could not list containers at shutdown; check for leftovers'),
     );
     this.observer.close();
