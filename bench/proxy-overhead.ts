@@ -1,7 +1,7 @@
 // What swapdock adds on top of talking to the backend directly: `npm run bench` (under 3 min).
 //
 // One run measures both sides, alternating direct and proxied rounds so the machine's drift
-// cancels out (shared/docs/performance.md):
+// cancels out (a Node proxy needs seconds of load before its JIT settles):
 //   - latency p50/p99 at 1 connection (wrk --latency, non-streaming chat completion, small body),
 //   - requests/s at 16 and 64 connections, and the proxy's CPU time per request,
 //   - streaming: time to first byte, and each chunk's delivery delay (client arrival time minus

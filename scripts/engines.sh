@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start (idempotently) the container engines the integration tests use, on a root machine
-# without systemd (dev boxes and CI). See /work/shared/docs/engines.md for the why.
+# without systemd (dev boxes and CI). The engine quirks each step works around are noted beside it.
 #
 #   scripts/engines.sh start [docker|podman|gpu-docker|all]   (default: all)
 #   scripts/engines.sh status

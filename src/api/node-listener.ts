@@ -1,7 +1,7 @@
 // The Node request listener. Inference POSTs take a direct path — raw Node request in, upstream
 // response written out chunk by chunk as undici parses it (NodeResponseSink) — because building a
 // WHATWG Request/Response per call costs several times the proxy's whole latency budget
-// (shared/docs/performance.md). Everything else goes through Hono.
+// (measured with `npm run bench`). Everything else goes through Hono.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';

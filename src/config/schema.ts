@@ -1,5 +1,5 @@
 // The config schema is the single source of truth: types come from z.infer, defaults live here,
-// and every field is described (the README's reference and `swapdock check --schema` use it).
+// and every field is described (the README's config reference follows it).
 // Objects are strict so a misspelled key is an error, never silently ignored.
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './duration.js';

@@ -1,6 +1,6 @@
 // Writes an upstream response into a Node ServerResponse, chunk by chunk as it arrives: the
 // sink InferenceProxy.forward() calls as undici parses the response. No stream sits between the
-// two sockets — neither undici's body Readable nor .pipe() (shared/docs/performance.md: every
+// two sockets — neither undici's body Readable nor .pipe() (measured: every
 // stream layer costs per request and per chunk). Each res.write() corks the socket until the
 // end of the tick, so a small answer and its end go out in one write, and each streamed chunk
 // goes out at once.

@@ -1,6 +1,6 @@
 // The events half of the engine adapter: ContainerRuntime.watch over the Docker Engine API
 // (Docker, and Podman's compat API). With docker-runtime.ts this is the only file that reads
-// raw engine JSON: it reads the `/events` stream. Engine quirks (shared/docs/engines.md):
+// raw engine JSON: it reads the `/events` stream. Engine quirks handled here:
 // - one JSON object per line, but a chunk can hold several lines or half of one;
 // - Docker: `oom` comes before `die` on an OOM kill, `destroy` on removal;
 // - Podman: no `oom` (exit 137 is the only hint), `remove` instead of `destroy`, and its event

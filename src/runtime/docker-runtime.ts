@@ -1,7 +1,7 @@
 // ContainerRuntime over the Docker Engine API (dockerode), for Docker and for Podman's
 // Docker-compatible API. This file and its events half, docker-events.ts (watch), are the only
 // ones that read raw engine JSON; everything else sees ContainerInfo and ContainerEvent. Engine
-// quirks handled here are documented in shared/docs/engines.md.
+// quirks are explained where they are handled.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

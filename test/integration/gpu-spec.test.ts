@@ -1,4 +1,4 @@
-// GPU requests without a GPU (see shared/docs/engines.md): the GPU test dockerd has a fake
+// GPU requests without a GPU: the GPU test dockerd has a fake
 // NVIDIA hook, so DeviceRequests start and the container sees NVIDIA_VISIBLE_DEVICES; the main
 // dockerd has none, so start must fail with a clear GpuUnsupportedError; Podman gets CDI
 // devices from the fake spec scripts/engines.sh writes to /etc/cdi.
