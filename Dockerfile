@@ -38,7 +38,7 @@ COPY bin ./bin
 # host. The group id of that socket differs from host to host, so a fixed non-root user could
 # not open it; and access to that socket is root-equivalent on the host anyway, so a non-root
 # user inside this container would add no real isolation. Protect the socket and swapdock's
-# port instead (no public exposure; swapdock has no authentication).
+# port instead: never publish it beyond the hosts that need it, and set API keys (auth.keys).
 # (If you know your host's docker group id you may run with --user 1000:<gid> yourself.)
 
 EXPOSE 8080

@@ -3,6 +3,7 @@
 // Objects are strict so a misspelled key is an error, never silently ignored.
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './duration.js';
+import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
 import { checkPlacement } from './check-placement.js';
 
 const duration = (what: string) =>
@@ -152,7 +153,7 @@ export const configSchema = z
           .array(
             z.strictObject({
               name: z.string().min(1).describe('Who holds the key; used in logs instead of the key'),
-              key: z.string().min(8, 'use at least 8 characters').describe('The secret; write ${ENV_VAR} to read it from the environment'),
+              key: z.string().describe(`The secret, at least ${MIN_KEY_LENGTH} characters and no placeholder; write \${ENV_VAR} to read it from the environment`),
               models: z.array(z.string().min(1)).optional().describe('Model ids, aliases or globs (qwen-*) this key may use; absent = all'),
               admin: z.boolean().default(false).describe('May use /api/*, /ui and /metrics'),
             }),
@@ -208,6 +209,10 @@ export const configSchema = z
       });
     }
     for (const issue of checkPlacement(config)) ctx.addIssue({ code: 'custom', ...issue });
+    config.auth.keys.forEach((entry, index) => {
+      const weak = weakKeyReason(entry.key);
+      if (weak) ctx.addIssue({ code: 'custom', path: ['auth', 'keys', index, 'key'], message: `the key of '${entry.name}' cannot be used: ${weak}. ${HOW_TO_MAKE_A_KEY}` });
+    });
     if (config.fallback !== undefined && !owner.has(config.fallback)) {
       ctx.addIssue({ code: 'custom', path: ['fallback'], message: `'${config.fallback}' is not a configured model or alias` });
     }

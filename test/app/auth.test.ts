@@ -12,9 +12,9 @@ import { startServer, type RunningServer } from '../../src/cli/start-server.js';
 import { chat, silentLog } from '../support/app-harness.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
-const ALICE = 'alice-key-123'; // qwen-* only
-const BOB = 'bob-key-12345'; // 'small', an alias of llama
-const ROOT = 'root-key-1234'; // admin
+const ALICE = 'alice-key-123-456'; // qwen-* only
+const BOB = 'bob-key-12345-678'; // 'small', an alias of llama
+const ROOT = 'root-key-1234-567'; // admin
 const KEYS = `
 auth:
   keys:
@@ -237,11 +237,11 @@ describe('API keys', () => {
   });
 
   it('picks up changed keys on reload, and metrics.public opens /metrics', async () => {
-    writeFileSync(file, `instance: app-auth\nlisten: 127.0.0.1:0\nmetrics: { public: true }\nauth: { keys: [{ name: new-root, key: new-root-key-1, admin: true }] }\n${MODELS}`);
+    writeFileSync(file, `instance: app-auth\nlisten: 127.0.0.1:0\nmetrics: { public: true }\nauth: { keys: [{ name: new-root, key: new-root-key-1-234, admin: true }] }\n${MODELS}`);
     const reloaded = await fetch(`${server.url}/api/reload`, { method: 'POST', headers: bearer(ROOT) });
     assert.equal(reloaded.status, 200);
     assert.equal((await fetch(`${server.url}/api/models`, { headers: bearer(ROOT) })).status, 401, 'the old key is gone');
-    assert.equal((await fetch(`${server.url}/api/models`, { headers: bearer('new-root-key-1') })).status, 200);
+    assert.equal((await fetch(`${server.url}/api/models`, { headers: bearer('new-root-key-1-234') })).status, 200);
     assert.equal((await fetch(`${server.url}/metrics`)).status, 200, 'metrics are public now');
     assert.equal((await post('/v1/chat/completions', chatBody('llama'), bearer(ALICE))).status, 401);
   });

@@ -106,7 +106,7 @@ describe('backend-native routes', () => {
 describe('WebSocket upgrades with auth.keys', () => {
   let server: Awaited<ReturnType<typeof buildServer>>;
   before(async () => {
-    server = await buildServer(`instance: app-native-auth\nauth:\n  keys:\n    - { name: alice, key: alice-key-123, models: [open] }\nmodels:\n  open: { image: fake-model:latest }\n  closed: { image: fake-model:latest }\n`);
+    server = await buildServer(`instance: app-native-auth\nauth:\n  keys:\n    - { name: alice, key: alice-key-123-456, models: [open] }\nmodels:\n  open: { image: fake-model:latest }\n  closed: { image: fake-model:latest }\n`);
   });
   after(() => server.shutdown());
 
@@ -114,10 +114,10 @@ describe('WebSocket upgrades with auth.keys', () => {
     const none = await refusedUpgrade(server.url, '/upstream/open/ws');
     assert.equal(none.status, 401);
     assert.equal(none.json.error.code, 'missing_api_key');
-    const other = await refusedUpgrade(server.url, '/upstream/closed/ws', { authorization: 'Bearer alice-key-123' });
+    const other = await refusedUpgrade(server.url, '/upstream/closed/ws', { authorization: 'Bearer alice-key-123-456' });
     assert.equal(other.status, 403);
     assert.equal(server.scheduler.snapshotOf('closed')!.status, 'stopped', 'a refused upgrade starts nothing');
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/upstream/open/ws`, { headers: { authorization: 'Bearer alice-key-123' } });
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/upstream/open/ws`, { headers: { authorization: 'Bearer alice-key-123-456' } });
     assert.equal(await nextMessage(ws), 'hello /ws');
     ws.close();
   });

@@ -19,8 +19,8 @@ const HTTP_CASES = 2000;
 const RAW_CASES = 300;
 const CONCURRENCY = 16;
 
-const ADMIN = 'fuzz-admin-key';
-const USER = 'fuzz-user-key1'; // model m only
+const ADMIN = 'fuzz-admin-key-0001';
+const USER = 'fuzz-user-key-0001'; // model m only
 let server: Awaited<ReturnType<typeof buildServer>>;
 
 before(async () => {

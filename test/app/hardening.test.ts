@@ -43,7 +43,7 @@ describe('hardening', () => {
 
     for (const [yaml, listen] of [
       ['instance: app-warn\nmodels: {}', '127.0.0.1:0'],
-      ['instance: app-warn\nauth: { keys: [{ name: a, key: aaaaaaaaaa }] }\nmodels: {}', '0.0.0.0:0'],
+      ['instance: app-warn\nauth: { keys: [{ name: a, key: a1b2c3d4e5f6g7h8 }] }\nmodels: {}', '0.0.0.0:0'],
     ] as const) {
       const quiet = await startWith(yaml, listen);
       await quiet.server.shutdown();

@@ -19,9 +19,9 @@ import { testConfig } from '../support/app-harness.js';
 const config = testConfig(`
 auth:
   keys:
-    - { name: alice, key: alice-secret-1, models: [qwen-*, small] }
-    - { name: root, key: root-secret-12, admin: true }
-    - { name: nobody, key: nobody-secret, models: [] }
+    - { name: alice, key: alice-secret-1-23, models: [qwen-*, small] }
+    - { name: root, key: root-secret-12-34, admin: true }
+    - { name: nobody, key: nobody-secret-567, models: [] }
 models:
   qwen-7b: { image: x, aliases: [q7] }
   llama: { image: x, aliases: [small] }
@@ -32,10 +32,10 @@ const model = (id: string) => config.models.get(id)!;
 describe('API keys', () => {
   it('matches a presented key to its entry, and nothing else', () => {
     const ring = new KeyRing(config);
-    assert.equal(ring.match('alice-secret-1')?.name, 'alice');
-    assert.equal(ring.match('root-secret-12')?.admin, true);
+    assert.equal(ring.match('alice-secret-1-23')?.name, 'alice');
+    assert.equal(ring.match('root-secret-12-34')?.admin, true);
     assert.equal(ring.match('alice-secret-'), undefined);
-    assert.equal(ring.match('alice-secret-12'), undefined);
+    assert.equal(ring.match('alice-secret-1-232'), undefined);
     assert.equal(ring.match(''), undefined);
   });
 
@@ -44,7 +44,7 @@ describe('API keys', () => {
     const spy = mock.method(crypto, 'timingSafeEqual');
     syncBuiltinESMExports(); // the named import in auth.ts now sees the spy
     try {
-      assert.equal(ring.match('alice-secret-1')?.name, 'alice'); // the first key: the rest are still compared
+      assert.equal(ring.match('alice-secret-1-23')?.name, 'alice'); // the first key: the rest are still compared
       assert.equal(spy.mock.callCount(), 3);
       ring.match('short');
       assert.equal(spy.mock.callCount(), 6);
@@ -71,13 +71,13 @@ describe('API keys', () => {
 
   it('allows a model by id, alias or glob, and a pattern on one name of a model allows all its names', () => {
     const ring = keyRingFor(config);
-    const alice = ring.match('alice-secret-1')!;
+    const alice = ring.match('alice-secret-1-23')!;
     assert.equal(ring.allows(alice, model('qwen-7b')), true); // glob on the id
     assert.equal(ring.allows(alice, model('llama')), true); // allowed by its alias 'small'
     assert.equal(ring.allows(alice, model('other')), true); // its alias 'qwen-alias' matches the glob
-    const nobody = ring.match('nobody-secret')!;
+    const nobody = ring.match('nobody-secret-567')!;
     assert.equal(ring.allows(nobody, model('llama')), false);
-    const root = ring.match('root-secret-12')!;
+    const root = ring.match('root-secret-12-34')!;
     assert.equal(ring.allows(root, model('llama')), true); // no `models` = all
     assert.equal(globToRegExp('a.b*').test('a.b-c'), true);
     assert.equal(globToRegExp('a.b*').test('axb'), false);
@@ -85,9 +85,9 @@ describe('API keys', () => {
 
   it('caches the key ring per config object, so a reloaded config brings new keys', () => {
     assert.equal(keyRingFor(config), keyRingFor(config));
-    const reloaded = testConfig('auth: { keys: [{ name: new, key: brand-new-key }] }\nmodels: {}');
+    const reloaded = testConfig('auth: { keys: [{ name: new, key: brand-new-key-890 }] }\nmodels: {}');
     assert.notEqual(keyRingFor(reloaded), keyRingFor(config));
-    assert.equal(keyRingFor(reloaded).match('alice-secret-1'), undefined);
+    assert.equal(keyRingFor(reloaded).match('alice-secret-1-23'), undefined);
     assert.equal(keyRingFor(testConfig('models: {}')).open, true);
   });
 
@@ -113,9 +113,9 @@ describe('API keys', () => {
     assert.equal(authorize(ring, {}, 'open', '/health'), undefined);
     assert.throws(() => authorize(ring, {}, 'client', '/v1/models'), (e: unknown) => e instanceof UnauthorizedError && e.code === 'missing_api_key');
     assert.throws(() => authorize(ring, { 'x-api-key': 'wrong-key-123' }, 'client', '/v1/models'), (e: unknown) => e instanceof UnauthorizedError && e.code === 'invalid_api_key');
-    assert.throws(() => authorize(ring, { 'x-api-key': 'alice-secret-1' }, 'admin', '/api/models'), { status: 403, code: 'admin_key_required' });
-    assert.equal(authorize(ring, { cookie: 'swapdock_key=root-secret-12' }, 'admin', '/api/models')?.name, 'root');
-    assert.throws(() => authorize(ring, { cookie: 'swapdock_key=root-secret-12' }, 'client', '/v1/models'), UnauthorizedError);
+    assert.throws(() => authorize(ring, { 'x-api-key': 'alice-secret-1-23' }, 'admin', '/api/models'), { status: 403, code: 'admin_key_required' });
+    assert.equal(authorize(ring, { cookie: 'swapdock_key=root-secret-12-34' }, 'admin', '/api/models')?.name, 'root');
+    assert.throws(() => authorize(ring, { cookie: 'swapdock_key=root-secret-12-34' }, 'client', '/v1/models'), UnauthorizedError);
     const err = (() => {
       try {
         authorize(ring, { authorization: 'Bearer wrong-key-123' }, 'client', '/x');
@@ -129,8 +129,8 @@ describe('API keys', () => {
   it('filters the model list to what a key may use', () => {
     const ring = keyRingFor(config);
     const entries = [{ id: 'qwen-7b' }, { id: 'q7', alias_of: 'qwen-7b' }, { id: 'llama' }, { id: 'small', alias_of: 'llama' }];
-    assert.deepEqual(visibleTo(entries, config, ring.match('nobody-secret')), []);
-    assert.equal(visibleTo(entries, config, ring.match('alice-secret-1')).length, 4);
+    assert.deepEqual(visibleTo(entries, config, ring.match('nobody-secret-567')), []);
+    assert.equal(visibleTo(entries, config, ring.match('alice-secret-1-23')).length, 4);
     assert.equal(visibleTo(entries, config, undefined).length, 4);
   });
 });
