@@ -151,5 +151,5 @@ function explain(target: PlacementTarget, option: Option, devices: readonly Devi
     .map((r) => `'${r.id}' (${target.conflicts.has(r.id) ? 'conflicts' : r.busy ? 'busy' : 'idle, least recently used'})`)
     .join(', ');
   const size = target.gpu?.vramBytes !== undefined ? `${formatSize(target.gpu.vramBytes)} ` : '';
-  return `'${target.id}' needs ${size}${where}${devices.length ? '' : ''}: making room by stopping ${why}`;
+  return `'${target.id}' ${size ? `needs ${size}${where}` : `runs ${where}`}: making room by stopping ${why}`;
 }
