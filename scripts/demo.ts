@@ -1,8 +1,10 @@
 // `npm run demo [-- --auto] [-- --listen host:port]`: swapdock on your machine with Docker (or
 // Podman) and no GPU. Two fake OpenAI backends (a ~100 MB image built locally, no download)
 // stand in for real models. Interactive by default: prints curl commands to try; Ctrl-C stops
-// everything. --auto runs the walkthrough itself and exits. SWAPDOCK_DEMO_GPU=1 marks both
-// models `gpus: all` (only for engines with a GPU runtime) so they swap instead of co-existing.
+// everything. --auto runs the walkthrough itself and exits. The two models may not run together
+// (`conflicts`, as two models that each fill the one GPU would), so asking for one swaps the
+// other out on any machine; SWAPDOCK_DEMO_GPU=1 instead marks both `gpus: all` (only for engines
+// with a GPU runtime) so they swap for their GPU. --ttl sets demo-small's idle TTL in seconds.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,9 +17,12 @@ import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_MODEL, MANAGED_BY_VALUE } from 
 import { createLogger } from '../src/util/logger.js';
 import { ensureFakeModelImage } from '../test/support/fake-model-image.js';
 
-const { values: args } = parseArgs({ options: { auto: { type: 'boolean', default: false }, listen: { type: 'string', default: '127.0.0.1:8080' } } });
+const { values: args } = parseArgs({
+  options: { auto: { type: 'boolean', default: false }, listen: { type: 'string', default: '127.0.0.1:8080' }, ttl: { type: 'string', default: '20' } },
+});
 const gpu = process.env.SWAPDOCK_DEMO_GPU === '1';
-const SMALL_TTL_S = 20;
+const SMALL_TTL_S = Number(args.ttl);
+if (!Number.isInteger(SMALL_TTL_S) || SMALL_TTL_S < 1) throw new Error(`--ttl takes whole seconds (1 or more), not '${args.ttl}'`);
 const INSTANCE = 'demo';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (text: string) => console.log(`\n\x1b[1;36m==> ${text}\x1b[0m`);
@@ -61,7 +66,12 @@ writeFileSync(configFile, `# Written by scripts/demo.ts; removed when the demo e
   engine: { host: `unix://${socketPath}` },
   models: {
     'demo-small': fakeModel('demo-small', { FAKE_READY_DELAY_MS: 1500 }, { ttl: `${SMALL_TTL_S}s`, aliases: ['small'] }),
-    'demo-large': fakeModel('demo-large', { FAKE_READY_DELAY_MS: 3000, FAKE_CHUNKS: 12, FAKE_CHUNK_DELAY_MS: 150 }, { ttl: '10m', aliases: ['large'] }),
+    'demo-large': fakeModel('demo-large', { FAKE_READY_DELAY_MS: 3000, FAKE_CHUNKS: 12, FAKE_CHUNK_DELAY_MS: 150 }, {
+      ttl: '10m',
+      aliases: ['large'],
+      // Without a GPU runtime: they may not run together, so each swaps the other out.
+      ...(gpu ? {} : { conflicts: ['demo-small'] }),
+    }),
   },
 })}`);
 const config = await loadConfigFile(configFile);
@@ -149,15 +159,15 @@ async function walkthrough(): Promise<void> {
   await chat('small'); // an alias
   await showModels();
   await showContainers();
-  await step(gpu ? '4. Stream from demo-large: both are GPU models, so demo-small is stopped first (a swap)'
-    : '4. Stream from demo-large: a second cold start. Both are CPU models, so they run side by side');
+  await step(`4. Stream from demo-large: ${gpu ? 'both are GPU models' : 'it conflicts with demo-small (as two models that each fill the one GPU)'}, so demo-small is stopped first: a swap. Look for the "Swapping" log line`);
   await stream('demo-large');
   await showModels();
   await showContainers();
-  await step(gpu ? '5. Back to demo-small: swaps demo-large out again' : '5. demo-small is still loaded: no start needed');
+  await step('5. Back to demo-small: it swaps demo-large out again');
   await chat('demo-small');
   await showModels();
-  await step(`6. Idle TTL: demo-small stops ${SMALL_TTL_S} s after its last response${gpu ? '' : ' (demo-large keeps its 10m TTL)'}`);
+  await showContainers();
+  await step(`6. Idle TTL: demo-small stops ${SMALL_TTL_S} s after its last response`);
   const deadline = Date.now() + (SMALL_TTL_S + 30) * 1000;
   // Poll the scheduler directly here: fine, and quieter than an HTTP request (and log line) a second.
   while (running.scheduler.snapshotOf('demo-small')?.status !== 'stopped') {
@@ -183,8 +193,9 @@ if (args.auto) {
   await sleep(200);
   console.log(`
 \x1b[1mswapdock demo is running on ${base}\x1b[0m  (config: ${configFile})
-Models: demo-small (alias small, idle TTL ${SMALL_TTL_S}s) and demo-large (alias large), both
-${gpu ? 'GPU models (gpus: all): asking for one stops the other.' : 'CPU-only (no GPU needed): they run side by side. SWAPDOCK_DEMO_GPU=1 makes them swap.'}
+Models: demo-small (alias small, idle TTL ${SMALL_TTL_S}s) and demo-large (alias large). They may
+not run together (${gpu ? 'both are GPU models, gpus: all' : 'conflicts, as two models that each fill the one GPU'}): asking for one swaps the
+other out, and the log says why ("Swapping: …").
 
 Try, in another terminal:
   curl -s ${base}/v1/models
