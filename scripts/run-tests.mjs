@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Test runner wrapper: node scripts/run-tests.mjs [unit|app|contract|integration ...]
+// Test runner wrapper: node scripts/run-tests.mjs [unit|app|contract|integration|clients ...]
 //
 // Node 20's `--test` takes no globs, so test files are found here. Fast tiers share one
-// (parallel) invocation; integration runs afterwards in its own serial invocation because
-// its files share container engines and host ports. Ends with one line
+// (parallel) invocation; integration and then clients (real client programs and SDKs through
+// swapdock to containers) each run afterwards in their own serial invocation because their
+// files share container engines and host ports. Ends with one line
 // "N passed, N failed[, N skipped]" over all invocations and fails if any invocation
 // failed or nothing ran at all.
 import { spawn } from 'node:child_process';
@@ -13,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TIERS = ['unit', 'app', 'contract', 'integration'];
+const TIERS = ['unit', 'app', 'contract', 'integration', 'clients'];
+const SERIAL = ['integration', 'clients'];
 const FAST = new Set(['unit', 'app', 'contract']);
 
 const args = process.argv.slice(2);
@@ -49,8 +51,8 @@ for (const t of tiers) {
 const invocations = [];
 const fastFiles = tiers.filter((t) => FAST.has(t)).flatMap((t) => filesByTier[t]);
 if (fastFiles.length > 0) invocations.push({ name: tiers.filter((t) => FAST.has(t)).join('+'), files: fastFiles, extra: [] });
-if (tiers.includes('integration') && filesByTier.integration.length > 0) {
-  invocations.push({ name: 'integration', files: filesByTier.integration, extra: ['--test-concurrency=1'] });
+for (const t of SERIAL) {
+  if (tiers.includes(t) && filesByTier[t].length > 0) invocations.push({ name: t, files: filesByTier[t], extra: ['--test-concurrency=1'] });
 }
 
 // A second reporter writes TAP to a file: its "# pass N" summary lines are stable to parse,
