@@ -11,6 +11,7 @@ import { BadRequestError, errorMessage } from '../errors.js';
 import { parseJsonBody, type InferenceProxy, type JsonBody, type UpstreamControl, type UpstreamSink } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import { checkAnthropicRequest, renderedText, toOpenAIChat, wantsThinking } from '../proxy/anthropic/translate-request.js';
+import { logDroppedOnce } from '../proxy/anthropic/dropped-log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { AnthropicSink } from './anthropic-sink.js';
 import { renderError } from './error-response.js';
@@ -44,7 +45,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
     deps.proxy.checkAccess(req.headers, model); // 403 for a model the API key may not use (count_tokens too)
     tracked.model = model.id;
     if (path === COUNT_TOKENS_PATH) return await countTokens(req, res, raw, body, model, requestId, abort.signal, deps);
-    const request = checkAnthropicRequest(body);
+    const request = checkAnthropicRequest(body, { requireMaxTokens: true });
     const passthrough = model.api !== 'openai';
     sink = new AnthropicSink(res, requestId, { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) }, tracked.meter);
     tracked.sink = sink;
@@ -52,7 +53,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
     if (passthrough) {
       await deps.proxy.forward({ method: 'POST', path: req.url ?? path, headers: req.headers, body: raw, parsed: body, signal: abort.signal, onStreamWait }, sink);
     } else {
-      const chat = toOpenAIChat(request, model.id) as JsonBody; // names model.id
+      const chat = toOpenAIChat(request, model.id, (what) => logDroppedOnce(deps.log, what)) as JsonBody; // names model.id
       const translated = Buffer.from(stringifyTranslated(chat));
       await deps.proxy.forward({ method: 'POST', path: '/v1/chat/completions', headers: translationHeaders(req), body: translated, parsed: chat, signal: abort.signal, onStreamWait }, sink);
     }
@@ -77,7 +78,6 @@ function stringifyTranslated(body: unknown): string {
     throw new BadRequestError(`The request could not be translated for the backend (${errorMessage(err)}): it is nested too deeply. Send a flatter JSON object.`, 'invalid_body');
   }
 }
-
 
 /**
  * Headers for a translated request: as the client sent them (an auth check reads them), except

@@ -166,7 +166,8 @@ export function messageAsEvents(message: AnthropicMessage): string {
     else if (block.type === 'tool_use') out += start({ ...block, input: {} }) + delta({ type: 'input_json_delta', partial_json: JSON.stringify(block.input) });
     else if (block.type === 'thinking') {
       out += start({ type: 'thinking', thinking: '', signature: '' }) + delta({ type: 'thinking_delta', thinking: block.thinking });
-      if (block.signature) out += delta({ type: 'signature_delta', signature: block.signature });
+      // Always a signature_delta before the stop, as Anthropic sends it (empty when unsigned).
+      out += delta({ type: 'signature_delta', signature: typeof block.signature === 'string' ? block.signature : '' });
     } else out += start(block); // other kinds (redacted thinking…) come whole
     out += sse('content_block_stop', { type: 'content_block_stop', index });
   });

@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { buildApp, buildServer, waitFor } from '../support/app-harness.js';
+import { createApp } from '../../src/api/create-app.js';
+import { InferenceProxy } from '../../src/proxy/inference-proxy.js';
+import { ModelResolver } from '../../src/proxy/model-resolver.js';
+import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { buildServer, silentLog, testConfig, waitFor } from '../support/app-harness.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 
 let server: Awaited<ReturnType<typeof buildServer>>;
 let client: Anthropic;
@@ -122,6 +128,90 @@ describe('Anthropic Messages on an OpenAI-only backend (translated)', () => {
   });
 });
 
+/** Server-sent events of a whole response body, as {event, data}. */
+function sseEvents(text: string): Array<{ event: string; data: any }> {
+  return text.split('\n\n').filter((b) => b.startsWith('event: ')).map((b) => {
+    const [eventLine, dataLine] = b.split('\n');
+    return { event: eventLine!.slice('event: '.length), data: JSON.parse(dataLine!.slice('data: '.length)) };
+  });
+}
+
+/** A request as current Claude Code sends it (trimmed): beta fields, a system message inside messages, cache_control, a server tool. */
+function claudeCodeRequest(messages: unknown[]): Record<string, unknown> {
+  const ephemeral = { type: 'ephemeral' };
+  return {
+    model: 'oa', max_tokens: 32000, stream: true, temperature: 1,
+    system: [{ type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude.", cache_control: ephemeral }, { type: 'text', text: 'Be concise.', cache_control: ephemeral }],
+    messages,
+    tools: [
+      { name: 'Bash', description: 'Runs a command', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] }, cache_control: ephemeral },
+      { type: 'web_search_20250305', name: 'web_search', max_uses: 8 },
+    ],
+    metadata: { user_id: 'user_x_account__session_y' },
+    thinking: { type: 'adaptive' },
+    context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+    output_config: { effort: 'high' },
+  };
+}
+
+const claudeCodeHeaders = {
+  'content-type': 'application/json', 'x-api-key': 'sk-test-key', 'anthropic-version': '2023-06-01',
+  'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,mid-conversation-system-2025-01-01',
+  'user-agent': 'claude-cli/2.1.0 (external, cli)',
+};
+
+describe('Claude Code on an OpenAI-only backend', () => {
+  it('a realistic request to /v1/messages?beta=true streams a proper answer', async () => {
+    const res = await fetch(`${server.url}/v1/messages?beta=true`, {
+      method: 'POST', headers: claudeCodeHeaders,
+      body: JSON.stringify(claudeCodeRequest([
+        { role: 'user', content: [{ type: 'text', text: '<system-reminder>ctx</system-reminder>' }, { type: 'text', text: 'list the files', cache_control: { type: 'ephemeral' } }] },
+        { role: 'system', content: [{ type: 'text', text: 'Plan mode is off.' }] },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Run ls.', signature: 'c2ln' }, { type: 'tool_use', id: 'toolu_01', name: 'Bash', input: { command: 'ls' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: [{ type: 'text', text: 'a.txt' }], cache_control: { type: 'ephemeral' } }] },
+      ])),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
+    const events = sseEvents(text);
+    assert.deepEqual(events.map((e) => e.event), ['message_start', 'content_block_start', ...events.slice(2, -3).map(() => 'content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+    assert.equal(events[0]!.data.message.model, 'oa');
+    assert.equal(events.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta.text).join('').startsWith('Hello from fake-model (model=org/oa)'), true);
+    assert.equal(events.at(-2)!.data.delta.stop_reason, 'end_turn');
+
+    const seen = await lastUpstream('oa');
+    assert.equal(seen.path, '/v1/chat/completions');
+    assert.deepEqual(seen.body.messages, [
+      { role: 'system', content: "You are Claude Code, Anthropic's official CLI for Claude.\nBe concise.\n\nPlan mode is off." },
+      { role: 'user', content: '<system-reminder>ctx</system-reminder>\nlist the files' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls"}' } }] },
+      { role: 'tool', tool_call_id: 'toolu_01', content: 'a.txt' },
+    ]);
+    assert.deepEqual(seen.body.tools.map((t: any) => t.function.name), ['Bash'], 'the server tool is dropped');
+    for (const field of ['thinking', 'context_management', 'output_config', 'metadata', 'system']) assert.equal(seen.body[field], undefined, field);
+    assert.equal(seen.body.max_tokens, 32000);
+  });
+
+  it('its first turn is answered with a streamed tool call the SDK assembles (beta endpoint)', async () => {
+    const stream = client.beta.messages.stream(claudeCodeRequest([{ role: 'user', content: 'what is here?' }, { role: 'system', content: 'Use Bash.' }]) as never);
+    const final = await stream.finalMessage();
+    assert.equal(final.stop_reason, 'tool_use');
+    const call = final.content.find((b) => b.type === 'tool_use') as { name: string; input: unknown };
+    assert.equal(call.name, 'Bash');
+    const seen = await lastUpstream('oa');
+    assert.deepEqual(seen.body.messages, [{ role: 'system', content: "You are Claude Code, Anthropic's official CLI for Claude.\nBe concise.\n\nUse Bash." }, { role: 'user', content: 'what is here?' }]);
+  });
+
+  it('a message with an unknown role is a 400 that names it', async () => {
+    const res = await fetch(`${server.url}/v1/messages?beta=true`, { method: 'POST', headers: claudeCodeHeaders, body: JSON.stringify({ model: 'oa', max_tokens: 8, messages: [{ role: 'developer', content: 'x' }] }) });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.match(body.error.message, /messages\.0\.role: must be "user", "assistant" or "system"; got "developer"/);
+  });
+});
+
 describe('Anthropic Messages on a native backend (passthrough)', () => {
   it('forwards /v1/messages as it is, rewriting the model name', async () => {
     const msg = await client.messages.create({ model: 'native', max_tokens: 32, messages: user('one two three') });
@@ -206,14 +296,20 @@ describe('Anthropic-shaped errors', () => {
   });
 
   it('the bare Hono app points at the server, in Anthropic shape', async () => {
-    const h = buildApp('models:\n  m: { image: fake-model:latest }\n');
+    // Built here, without its Node server: that is the case under test.
+    const config = testConfig('models:\n  m: { image: fake-model:latest }\n');
+    const scheduler = new Scheduler({ runtime: new FakeRuntime(), config, log: silentLog, devices: config.gpus });
+    const resolver = new ModelResolver(config);
+    const pools = new UpstreamPools();
+    const app = createApp({ config, scheduler, proxy: new InferenceProxy({ scheduler, resolver, pools, log: silentLog }), resolver, log: silentLog, version: 'test' });
     try {
-      const res = await h.app.request('/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const res = await app.request('/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       const body = (await res.json()) as { type: string; error: { type: string; message: string } };
       assert.equal(body.type, 'error');
       assert.match(body.error.message, /Node server/);
     } finally {
-      await h.close();
+      await scheduler.shutdown(1000);
+      await pools.closeAll();
     }
   });
 });

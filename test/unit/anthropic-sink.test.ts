@@ -117,4 +117,18 @@ describe('AnthropicSink', () => {
     assert.equal(events(res.body).at(-1), 'error');
     assert.match(res.body, /broke off the stream: socket hang up/);
   });
+
+  it('reasoning in a JSON answer after an early SSE head streams as a thinking block with its signature_delta', () => {
+    const res = new RecordingResponse();
+    const sink = new AnthropicSink(res as unknown as ServerResponse, 'r', { mode: 'translate', requestedModel: 'x', thinking: true });
+    sink.beginWaiting(model, 60_000);
+    sink.onStart(control);
+    sink.onHead(model, 200, { ...json }, control);
+    sink.onData(Buffer.from('{"choices":[{"message":{"content":"hi","reasoning_content":"hm"},"finish_reason":"stop"}]}'));
+    sink.onEnd();
+    res.emit('close');
+    assert.deepEqual(events(res.body), ['ping', 'message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    assert.match(res.body, /"content_block":\{"type":"thinking","thinking":"","signature":""\}/);
+    assert.match(res.body, /"delta":\{"type":"thinking_delta","thinking":"hm"\}[\s\S]*"delta":\{"type":"signature_delta","signature":""\}/);
+  });
 });

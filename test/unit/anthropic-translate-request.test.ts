@@ -74,7 +74,8 @@ describe('translating an Anthropic request to OpenAI chat completions', () => {
 
   it('refuses a body without a messages array, or with a message of no role', () => {
     assert.throws(() => checkAnthropicRequest({ model: 'm' }), BadRequestError);
-    assert.throws(() => checkAnthropicRequest({ model: 'm', messages: [{ role: 'system', content: 'x' }] }), /messages\.0/);
+    assert.throws(() => checkAnthropicRequest({ model: 'm', messages: [{ role: 'tool', content: 'x' }] }), /messages\.0\.role/);
+    assert.throws(() => checkAnthropicRequest({ model: 'm', messages: [{ content: 'x' }] }), /messages\.0\.role/);
   });
 
   it('renders the text a model would read, for counting tokens', () => {

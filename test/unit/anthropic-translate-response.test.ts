@@ -1,6 +1,7 @@
 // OpenAI chat completion (JSON and SSE stream) → Anthropic Message and stream events.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MessageStream } from '@anthropic-ai/sdk/lib/MessageStream';
 import { mapStopReason, toAnthropicMessage, upstreamErrorMessage } from '../../src/proxy/anthropic/translate-response.js';
 import { AnthropicStreamTranslator } from '../../src/proxy/anthropic/translate-stream.js';
 
@@ -138,10 +139,38 @@ describe('reasoning from the backend', () => {
   it('streams as a thinking block with thinking_delta before the text', () => {
     const upstream = chunk({ choices: [{ delta: { reasoning_content: 'hmm' } }] }) + chunk({ choices: [{ delta: { content: 'ok' }, finish_reason: 'stop' }] }) + 'data: [DONE]\n\n';
     const on = parseEvents(new AnthropicStreamTranslator('m', [], true).feed(upstream));
-    assert.deepEqual(on.slice(1, 4).map((e) => e.data.content_block?.type ?? e.data.delta?.type ?? e.event), ['thinking', 'thinking_delta', 'content_block_stop']);
+    assert.deepEqual(on.slice(1, 5).map((e) => e.data.content_block?.type ?? e.data.delta?.type ?? e.event), ['thinking', 'thinking_delta', 'signature_delta', 'content_block_stop']);
     assert.equal(on[2]!.data.delta.thinking, 'hmm');
-    assert.equal(on[4]!.data.content_block.type, 'text');
+    assert.equal(on[5]!.data.content_block.type, 'text');
     const off = parseEvents(new AnthropicStreamTranslator('m').feed(upstream));
     assert.ok(!off.some((e) => e.data.content_block?.type === 'thinking'));
+  });
+
+  it('reads `reasoning` (as some servers name it) like `reasoning_content`', () => {
+    const msg = toAnthropicMessage({ choices: [{ message: { content: 'A.', reasoning: 'Think.' }, finish_reason: 'stop' }] }, 'm', [], true);
+    assert.deepEqual(msg.content, [{ type: 'thinking', thinking: 'Think.', signature: '' }, { type: 'text', text: 'A.' }]);
+  });
+
+  it('a streamed thinking block opens empty, ends with a signature_delta, and the SDK assembles it', async () => {
+    const t = new AnthropicStreamTranslator('m', [], true);
+    const out =
+      t.feed(chunk({ choices: [{ delta: { role: 'assistant', reasoning: 'Let me ' } }] })) +
+      t.feed(chunk({ choices: [{ delta: { reasoning: 'see.' } }] })) +
+      t.feed(chunk({ choices: [{ delta: { content: 'Done.' }, finish_reason: 'stop' }] })) +
+      t.feed('data: [DONE]\n\n') +
+      t.end();
+    const events = parseEvents(out);
+    assert.deepEqual(events.slice(1, 6).map((e) => e.data), [
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me ' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'see.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: '' } },
+      { type: 'content_block_stop', index: 0 },
+    ]);
+    // The SDK's own accumulator (as Claude Code uses it) takes the stream as it is.
+    const jsonLines = events.map((e) => JSON.stringify(e.data)).join('\n') + '\n';
+    const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(jsonLines)), c.close()) });
+    const final = await MessageStream.fromReadableStream(body).finalMessage();
+    assert.deepEqual(final.content, [{ type: 'thinking', thinking: 'Let me see.', signature: '' }, { type: 'text', text: 'Done.' }]);
   });
 });

@@ -4,7 +4,8 @@
 // as text_delta, tool calls as tool_use blocks with input_json_delta), message_delta (stop_reason,
 // usage), message_stop. Usage comes from the upstream's final usage chunk
 // (stream_options.include_usage, which the request translator asks for). When the client enabled
-// thinking, the backend's reasoning (`reasoning_content`) comes as thinking blocks (unsigned).
+// thinking, the backend's reasoning (`reasoning_content`, or `reasoning`) comes as thinking blocks:
+// thinking_delta events, then an empty signature_delta (unsigned) before content_block_stop.
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { mapStopReason, mapUsage, messageId, toolUseId, upstreamErrorMessage, type StopReason } from './translate-response.js';
 
@@ -131,6 +132,9 @@ export class AnthropicStreamTranslator {
 
   private close(): void {
     if (!this.block) return;
+    // Anthropic ends every thinking block with a signature_delta, and clients (the SDKs' stream
+    // accumulators, Claude Code) expect one. A local model's reasoning has no signature: empty.
+    if (this.block.kind === 'thinking') this.out += sse('content_block_delta', { type: 'content_block_delta', index: this.block.index, delta: { type: 'signature_delta', signature: '' } });
     this.out += sse('content_block_stop', { type: 'content_block_stop', index: this.block.index });
     this.block = undefined;
   }
