@@ -185,12 +185,19 @@ export class CrashLoopError extends SwapdockError {
   readonly status = 503;
   readonly type = 'service_unavailable';
   readonly code = 'model_crash_loop';
-  constructor(model: string, failures: number, retryAfterMs: number, lastError: string | undefined) {
+  /** `maxWaitMs`: queue.maxWait, when the request was refused because it could not wait that long. */
+  constructor(model: string, failures: number, retryAfterMs: number, lastError: string | undefined, maxWaitMs?: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const limit = maxWaitMs === undefined ? '' : `, later than this request may wait (queue.maxWait ${formatSeconds(maxWaitMs)})`;
     super(
-      `Model '${model}' failed ${failures} times in a row, so swapdock waits before starting it again (crash-loop backoff): next attempt in ${seconds} s.` +
+      `Model '${model}' failed ${failures} times in a row, so swapdock waits before starting it again (crash-loop backoff): next attempt in ${seconds} s${limit}.` +
         (lastError ? ` Last failure: ${lastError.replace(/\.?$/, '.')}` : '') + ' Check its logs and config; POST /api/models/{id}/load retries at once.',
     );
     this.retryAfterSeconds = seconds;
   }
+}
+
+/** `1.5 s`, `30 s`: a limit in a message. */
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }

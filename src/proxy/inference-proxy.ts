@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { ModelConfig } from '../config/schema.js';
 import { BadRequestError, ModelNotFoundError, UpstreamError, errorMessage } from '../errors.js';
+import { SendAgainOnNewContainer, isConnectFailure, maySendAgainAfterCrash, type FailedAttempt } from '../scheduler/crash-resend.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
+import type { LeaseOutcome } from '../scheduler/scheduler-context.js';
 import { ModelResolver, upstreamNameOf } from './model-resolver.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -171,10 +173,15 @@ export class InferenceProxy {
     const { model, body, streaming } = this.prepareFor(request);
     const headers = this.upstreamHeaders(request.headers, model);
     headers['content-length'] = String(body.length);
-    const acquired = this.deps.scheduler.acquire(model.id, request.signal);
-    if (streaming && acquired instanceof Promise) request.onStreamWait?.(model);
-    const lease = await acquired;
-    return this.dispatch(lease, request, headers, body, sink);
+    const onWait = streaming && request.onStreamWait ? () => request.onStreamWait!(model) : undefined;
+    return this.dispatch(await this.acquire(model, request.signal, onWait), request, headers, body, sink, onWait);
+  }
+
+  /** A lease on `model`; `onWait` is called when the request has to wait for it. */
+  private acquire(model: ModelConfig, signal: AbortSignal, onWait?: () => void): Lease | Promise<Lease> {
+    const acquired = this.deps.scheduler.acquire(model.id, signal);
+    if (acquired instanceof Promise) onWait?.();
+    return acquired;
   }
 
   /**
@@ -189,38 +196,69 @@ export class InferenceProxy {
     return this.dispatch(lease, request, headers, request.body, sink);
   }
 
-  private dispatch(lease: Lease, request: Pick<ProxyRequest, 'method' | 'path' | 'signal'>, headers: Record<string, string | string[]>, body: Buffer | Readable | null, sink: UpstreamSink): Promise<ModelConfig> {
+  /**
+   * Sends the request on `lease`. When it found the container dead and had reached it only after
+   * the crash (crash-resend.ts), it is sent once more, on the container started for it.
+   */
+  private async dispatch(lease: Lease, request: Pick<ProxyRequest, 'method' | 'path' | 'signal'>, headers: Record<string, string | string[]>, body: Buffer | Readable | null, sink: UpstreamSink, onWait?: () => void): Promise<ModelConfig> {
+    const replayable = body === null || Buffer.isBuffer(body);
+    try {
+      return await this.dispatchOnce(lease, request, headers, body, sink, { replayable, resent: false });
+    } catch (err) {
+      if (!(err instanceof SendAgainOnNewContainer)) throw err;
+      this.logResend(lease.model, err.crash);
+      return this.dispatchOnce(await this.acquire(lease.model, request.signal, onWait), request, headers, body, sink, { replayable, resent: true });
+    }
+  }
+
+  private logResend(model: ModelConfig, crash: Error): void {
+    this.deps.log.info({ model: model.id, reason: errorMessage(crash) }, `A request reached the container of '${model.id}' after it had died; sending it again on a new container`);
+  }
+
+  private dispatchOnce(lease: Lease, request: Pick<ProxyRequest, 'method' | 'path' | 'signal'>, headers: Record<string, string | string[]>, body: Buffer | Readable | null, sink: UpstreamSink, attempt: Attempt): Promise<ModelConfig> {
     return new Promise<ModelConfig>((resolve, reject) => {
-      const handler = new ForwardHandler(lease, sink, request.signal, resolve, reject, (err) => this.failureFor(lease, err));
+      const handler = new ForwardHandler(lease, sink, request.signal, resolve, reject, (err) => this.failureFor(lease, err, attempt));
       // A forced unload cuts the request, wherever it is (ended by the handler's last event).
       lease.signal.addEventListener('abort', handler.onLeaseAbort, { once: true });
       try {
         // Errors from here on reach handler.onResponseError, which releases the lease.
         this.deps.pools.get(lease.endpoint).dispatch({ method: request.method as 'POST', path: request.path, headers, body }, handler);
       } catch (err) {
-        handler.end();
-        void this.failureFor(lease, err).then(reject);
+        handler.end('broken');
+        void this.failureFor(lease, err, attempt).then(reject);
       }
     });
   }
 
   /**
-   * The error for a backend that did not answer: when its container has died (engines report that
-   * a moment later), the crash, with its cause and logs; otherwise an unreachable upstream (502).
+   * The error for a backend that gave no response: when its container has died (engines report
+   * that a moment later), the crash, with its cause and logs — or SendAgainOnNewContainer when
+   * the request reached the container only after it died; otherwise an unreachable upstream (502).
    */
-  private async failureFor(lease: Lease, err: unknown): Promise<Error> {
+  private async failureFor(lease: Lease, err: unknown, attempt: Attempt): Promise<Error> {
     const crash = await this.deps.scheduler.verifyAlive(lease.model.id, lease.containerId);
-    return crash ?? new UpstreamError(lease.model.id, errorMessage(err));
+    if (!crash) return new UpstreamError(lease.model.id, errorMessage(err));
+    const again = maySendAgainAfterCrash({ ...attempt, noResponse: true, connectFailed: isConnectFailure(err), grantedAfterFailure: lease.grantedAfterFailure, fromQueue: lease.fromQueue });
+    return again ? new SendAgainOnNewContainer(crash) : crash;
   }
 
   async open(request: ProxyRequest): Promise<UpstreamResponse> {
     const { model, body } = this.prepareFor(request);
     const headers = this.upstreamHeaders(request.headers, model);
-    const lease = await this.deps.scheduler.acquire(model.id, request.signal);
     try {
-      return await this.send(lease, request, headers, body);
+      return await this.sendOn(await this.deps.scheduler.acquire(model.id, request.signal), request, headers, body, { replayable: true, resent: false });
     } catch (err) {
-      lease.release();
+      if (!(err instanceof SendAgainOnNewContainer)) throw err;
+      this.logResend(model, err.crash);
+      return this.sendOn(await this.deps.scheduler.acquire(model.id, request.signal), request, headers, body, { replayable: true, resent: true });
+    }
+  }
+
+  private async sendOn(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer, attempt: Attempt): Promise<UpstreamResponse> {
+    try {
+      return await this.send(lease, request, headers, body, attempt);
+    } catch (err) {
+      lease.release(request.signal.aborted ? undefined : 'broken');
       throw err;
     }
   }
@@ -245,7 +283,7 @@ export class InferenceProxy {
     return { model, body: Buffer.from(rewritten), streaming };
   }
 
-  private async send(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer): Promise<UpstreamResponse> {
+  private async send(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer, attempt: Attempt): Promise<UpstreamResponse> {
     const pool = this.deps.pools.get(lease.endpoint);
     headers['content-length'] = String(body.length);
     let response;
@@ -259,11 +297,12 @@ export class InferenceProxy {
       });
     } catch (err) {
       if (request.signal.aborted) throw err;
-      throw await this.failureFor(lease, err);
+      throw await this.failureFor(lease, err, attempt);
     }
     const upstream = response.body as unknown as Readable;
+    const statusCode = response.statusCode;
     // 'close' fires on end, error and destroy alike: the single place a lease ends.
-    upstream.once('close', lease.release);
+    upstream.once('close', () => lease.release(outcomeOf(statusCode, upstream.readableEnded, upstream.errored !== null && !request.signal.aborted)));
     return {
       model: lease.model,
       statusCode: response.statusCode,
@@ -273,11 +312,21 @@ export class InferenceProxy {
   }
 }
 
+/** Whether a failed attempt may be sent again (crash-resend.ts). */
+type Attempt = Pick<FailedAttempt, 'replayable' | 'resent'>;
+
+/** How a request that got a response head ended, for its lease: a complete answer below 500 shows the model works. */
+function outcomeOf(statusCode: number, complete: boolean, upstreamFailed: boolean): LeaseOutcome | undefined {
+  if (complete) return statusCode < 500 ? 'served' : undefined;
+  return upstreamFailed ? 'broken' : undefined;
+}
+
 /** undici handler for forward(): passes each event on to the sink and ends the lease. */
 class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private headSent = false;
   private headError: Error | undefined;
+  private statusCode = 0;
 
   constructor(
     private readonly lease: Lease,
@@ -291,9 +340,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly onLeaseAbort = () => this.controller?.abort(this.lease.signal.reason as Error);
 
   /** Releases the lease; called once, by the last event undici delivers. */
-  end(): void {
+  end(outcome?: LeaseOutcome): void {
     this.lease.signal.removeEventListener('abort', this.onLeaseAbort);
-    this.lease.release();
+    this.lease.release(outcome);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -306,6 +355,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx: informational, the real head follows
+    this.statusCode = statusCode;
     try {
       this.sink.onHead(this.lease.model, statusCode, forwardableHeaders(headers), controller);
     } catch (err) {
@@ -323,11 +373,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.sink.onEnd();
-    this.end();
+    this.end(outcomeOf(this.statusCode, true, false));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.end();
+    // Not the backend's doing when the client left, the model went away or the sink refused the head.
+    this.end(this.signal.aborted || this.lease.signal.aborted || this.headError ? undefined : 'broken');
     if (this.headSent) this.sink.onBroken(err);
     else if (this.headError) this.reject(this.headError);
     else if (this.signal.aborted) this.reject(err);

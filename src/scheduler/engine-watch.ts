@@ -141,19 +141,22 @@ export class EngineWatch {
     // Take the queued requests now, so no schedule() in between can start them on a new container.
     const waiters: { reject(err: Error): void }[] = [];
     for (let w = slot.dequeue(); w; w = slot.dequeue()) waiters.push(w);
-    const error = this.failRequests(slot, containerId, describe, waiters);
+    // And the requests in flight on the dead container: by the time the crash is described, a
+    // request that came after it may hold a lease on the new container.
+    const inFlight = [...slot.leaseAborts];
+    const error = this.failRequests(slot, containerId, describe, waiters, inFlight);
     slot.crash = { containerId, error };
     return error;
   }
 
-  private async failRequests(slot: Slot, containerId: string, describe: () => Promise<string>, waiters: { reject(err: Error): void }[]): Promise<Error> {
+  private async failRequests(slot: Slot, containerId: string, describe: () => Promise<string>, waiters: { reject(err: Error): void }[], inFlight: AbortController[]): Promise<Error> {
     const { runtime, log } = this.s;
     const [reason, lastLogLines] = await Promise.all([describe(), runtime.logs(containerId, 20).catch(() => [])]);
     slot.lastError = reason;
     const error = new ModelCrashedError(slot.id, reason, lastLogLines);
     log.error({ model: slot.id, containerId: short(containerId), reason, lastLogLines }, `Model '${slot.id}' stopped unexpectedly: ${reason}`);
     for (const waiter of waiters) waiter.reject(error);
-    for (const abort of slot.leaseAborts) abort.abort(error);
+    for (const abort of inFlight) abort.abort(error);
     await runtime.remove(containerId).catch(() => undefined);
     this.s.schedule();
     return error;

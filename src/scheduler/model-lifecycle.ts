@@ -22,6 +22,9 @@ export class ModelLifecycle {
     const startedAt = ctx.now();
     slot.startAbort = new AbortController();
     try {
+      // After a crash: its handling reads the dead container's state and logs, then removes it;
+      // a new container under the same name must not replace it before that.
+      await slot.crash?.error.catch(() => undefined);
       if (ctx.isShuttingDown()) throw new ShuttingDownError();
       const container = await startModelContainer({
         runtime: ctx.runtime,

@@ -76,6 +76,8 @@ export class ModelSlot<Lease = unknown> {
   failures?: FailureRecord;
   /** The error of the last crash, for requests that hit the dead container before it was noticed. */
   crash?: { containerId: string; error: Promise<Error> };
+  /** The container on which a request lost its connection to the backend: it may have died. */
+  connectionLostOn?: string;
   usesGpu: boolean;
   /** A changed config waiting for the running container to stop (hot reload). */
   pendingModel?: ModelConfig;
@@ -153,6 +155,7 @@ export class ModelSlot<Lease = unknown> {
   /** Why a request for this model is still waiting, for the queue timeout's message. */
   describeWait(): string {
     if (this.status === 'starting') return 'still loading';
+    if (this.status === 'failed' && (this.failures?.consecutive ?? 0) >= 2) return `waiting out its crash-loop backoff after ${this.failures!.consecutive} failures in a row`;
     if (this.status === 'ready') return `busy with ${this.inFlight} request(s) (maxConcurrent ${this.model.maxConcurrent})`;
     return 'waiting for GPUs held by busy models';
   }

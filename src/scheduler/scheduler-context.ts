@@ -13,9 +13,22 @@ export interface Lease {
   readonly containerId: string;
   /** Fires when the model goes away under this request (forced unload, crash). */
   readonly signal: AbortSignal;
-  /** Ends the request: idempotent. The idle TTL starts when the last lease of a model is released. */
-  release(): void;
+  /**
+   * Another request on this container had already lost its connection when this lease was
+   * granted: the container may have died before the engine reported it (crash-resend.ts).
+   */
+  readonly grantedAfterFailure: boolean;
+  /** Granted to a request that had waited in the model's queue, not as it arrived. */
+  readonly fromQueue: boolean;
+  /**
+   * Ends the request: idempotent. The idle TTL starts when the last lease of a model is released.
+   * `served`: the backend answered completely (the model works: its crash-loop count resets);
+   * `broken`: the connection to the backend failed (a sign the container may be dead).
+   */
+  release(outcome?: LeaseOutcome): void;
 }
+
+export type LeaseOutcome = 'served' | 'broken';
 
 export type Slot = ModelSlot<Lease>;
 

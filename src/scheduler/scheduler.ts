@@ -5,13 +5,14 @@
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
-import { CrashLoopError, ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
+import { ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
 import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
 import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
-import { nextStartAllowedAt } from './crash-backoff.js';
+import { BackoffGate } from './backoff-gate.js';
 import { EngineWatch } from './engine-watch.js';
 import { GpuBudget } from './gpu-budget.js';
+import { grantLease } from './lease.js';
 import { drainInFlight } from './drain-in-flight.js';
 import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot, type ModelSnapshot } from './model-slot.js';
@@ -53,6 +54,7 @@ export class Scheduler {
   private drainTimer?: NodeJS.Timeout;
   private watch?: EventSubscription;
   private readonly engineWatch: EngineWatch;
+  private readonly backoff: BackoffGate;
   /** Swaps performed (a load that had to evict another model); for metrics and benchmarks. */
   swapCount = 0;
   /** Model, queue, load, log, request and swap events; `observer` emits them and keeps each model's output (`observer.logs`). */
@@ -82,6 +84,7 @@ export class Scheduler {
     };
     this.lifecycle = new ModelLifecycle(this.ctx);
     this.engineWatch = new EngineWatch(this.ctx, this.lifecycle);
+    this.backoff = new BackoffGate(this.ctx);
   }
 
   /** The config in force (it changes on reload). */
@@ -148,8 +151,8 @@ export class Scheduler {
     const slot = this.slots.get(modelId);
     if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
     if (this.shuttingDown) throw new ShuttingDownError();
-    if (!slot.hasWaiters() && slot.canServe()) return this.grant(slot);
-    this.checkBackoff(slot);
+    if (!slot.hasWaiters() && slot.canServe()) return grantLease(slot, false, this.afterRelease);
+    this.backoff.admit(slot);
     if (slot.queued >= slot.model.maxQueue) throw new QueueFullError(modelId, slot.model.maxQueue, 2);
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the client went away');
     return new Promise<Lease>((resolve, reject) => {
@@ -170,34 +173,11 @@ export class Scheduler {
     return this.engineWatch.verify(slot, containerId);
   }
 
-  /** A model that keeps failing is started again only after its backoff delay. */
-  private checkBackoff(slot: Slot): void {
-    if (slot.status !== 'failed') return;
-    const allowedAt = nextStartAllowedAt(slot.failures);
-    if (allowedAt > this.now()) throw new CrashLoopError(slot.id, slot.failures!.consecutive, allowedAt - this.now(), slot.lastError);
-  }
-
-  private grant(slot: Slot): Lease {
-    slot.beginRequest();
-    const abort = new AbortController();
-    slot.leaseAborts.add(abort);
-    let released = false;
-    return {
-      model: slot.model,
-      endpoint: slot.endpoint!,
-      containerId: slot.containerId!,
-      signal: abort.signal,
-      release: () => {
-        if (released) return;
-        released = true;
-        slot.leaseAborts.delete(abort);
-        slot.endRequest();
-        if (slot.inFlight === 0) this.lifecycle.armIdleTimer(slot);
-        // The hot path: when nobody waits and nothing drains, a finished request changes no decision.
-        if (slot.drainingFor || this.anyoneWaiting()) this.schedule();
-      },
-    };
-  }
+  private readonly afterRelease = (slot: Slot): void => {
+    if (slot.inFlight === 0) this.lifecycle.armIdleTimer(slot);
+    // The hot path: when nobody waits and nothing drains, a finished request changes no decision.
+    if (slot.drainingFor || this.anyoneWaiting()) this.schedule();
+  };
 
   private anyoneWaiting(): boolean {
     for (const slot of this.slots.values()) if (slot.hasWaiters()) return true;
@@ -206,7 +186,7 @@ export class Scheduler {
 
   /** Hands queued requests to models that can take them. */
   private pump(slot: Slot): void {
-    while (slot.hasWaiters() && slot.canServe()) slot.dequeue()!.resolve(this.grant(slot));
+    while (slot.hasWaiters() && slot.canServe()) slot.dequeue()!.resolve(grantLease(slot, true, this.afterRelease));
     if (slot.status === 'ready' && slot.inFlight === 0 && !slot.hasWaiters()) this.lifecycle.armIdleTimer(slot);
   }
 
@@ -240,6 +220,8 @@ export class Scheduler {
     );
     let gpuHeadBlocked = false;
     for (const { slot, oldestEnqueuedAt } of waiting) {
+      // A model in crash-loop backoff starts when its backoff ends (a timer schedules again then).
+      if (this.backoff.deferred(slot)) continue;
       if (slot.usesGpu && (this.gpuLoadPending || gpuHeadBlocked)) continue;
       const decision = this.place(slot, oldestEnqueuedAt);
       if (decision.kind === 'impossible') {
@@ -378,6 +360,7 @@ export class Scheduler {
   async shutdown(drainTimeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.backoff.close();
     this.watch?.close();
     const slots = [...this.slots.values()];
     for (const slot of slots) {

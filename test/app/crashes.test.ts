@@ -2,7 +2,9 @@
 // and when a model keeps failing (crash-loop backoff).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp, buildServer, chat, waitFor } from '../support/app-harness.js';
+import { startServer } from '../../src/cli/start-server.js';
+import { chat, silentLog, testConfig, waitFor } from '../support/app-harness.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 1s }
@@ -11,9 +13,36 @@ models:
   broken: { image: fake-model:latest, env: { FAKE_EXIT_ON_START: "4" } }
 `;
 
+/**
+ * Engines report a container's death 50–250 ms after it happens (more on a busy host); the fake
+ * runtime reports it at once. This one reports it late, so a client that retries as soon as its
+ * stream broke reaches swapdock before the engine's event, as it does on a real engine.
+ */
+class LateEventsRuntime extends FakeRuntime {
+  override watch(...[labels, handlers]: Parameters<FakeRuntime['watch']>) {
+    return super.watch(labels, { ...handlers, onEvent: (event) => void setTimeout(() => handlers.onEvent(event), 500) });
+  }
+}
+
+/** swapdock listening on a random loopback port over a fake runtime; `request` is fetch against it. */
+async function serve(yaml: string, { lateEvents = false } = {}) {
+  const config = testConfig(yaml);
+  config.listen = '127.0.0.1:0';
+  const runtime = lateEvents ? new LateEventsRuntime() : new FakeRuntime();
+  const running = await startServer({ config, log: silentLog, runtime });
+  const request = (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init);
+  return { ...running, runtime, request, close: running.shutdown };
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let text = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+  return text;
+}
+
 describe('a model container that dies', () => {
   it('fails the streams in flight and the queued requests at once, then restarts on the next request', async () => {
-    const server = await buildServer(MODELS);
+    const server = await serve(MODELS);
     try {
       assert.equal((await fetch(`${server.url}/v1/chat/completions`, chat('m'))).status, 200, 'loaded first');
       const stream = await fetch(`${server.url}/v1/chat/completions`, chat('m', { stream: true, fake_chunks: 100, fake_chunk_delay_ms: 50 }));
@@ -43,14 +72,55 @@ describe('a model container that dies', () => {
     }
   });
 
+  it('a request sent right after a crash mid-stream (before the engine reports it) starts the model again and is served', async () => {
+    const server = await serve(MODELS, { lateEvents: true });
+    try {
+      assert.equal((await fetch(`${server.url}/v1/chat/completions`, chat('m'))).status, 200, 'loaded first');
+      const stream = await fetch(`${server.url}/v1/chat/completions`, chat('m', { stream: true, fake_chunks: 100, fake_chunk_delay_ms: 50 }));
+      const reader = stream.body!.getReader();
+      await reader.read();
+      const oldId = server.scheduler.snapshotOf('m')!.containerId!;
+      await server.runtime.kill(oldId);
+      assert.match(await readAll(reader), /"error"/, 'the stream in flight ends with an error event');
+      // The client retries at once: the engine has not reported the death yet.
+      const again = await fetch(`${server.url}/v1/chat/completions`, chat('m'));
+      const body = await again.text();
+      assert.equal(again.status, 200, `the retry is served; got ${again.status} ${body}`);
+      assert.equal((JSON.parse(body) as { object: string }).object, 'chat.completion');
+      const now = server.scheduler.snapshotOf('m')!;
+      assert.equal(now.status, 'ready');
+      assert.notEqual(now.containerId, oldId, 'on a new container');
+      assert.equal(server.runtime.calls.create, 2);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('a request in flight when the container dies gets the crash error; it is not sent again', async () => {
+    const server = await serve(MODELS, { lateEvents: true });
+    try {
+      assert.equal((await fetch(`${server.url}/v1/chat/completions`, chat('m'))).status, 200, 'loaded first');
+      const slow = fetch(`${server.url}/v1/chat/completions`, chat('m', { fake_delay_ms: 20_000 }));
+      await waitFor(() => server.scheduler.snapshotOf('m')!.inFlight === 1, 2000, 'the request in flight');
+      await new Promise((r) => setTimeout(r, 100)); // it reached the backend
+      await server.runtime.kill(server.scheduler.snapshotOf('m')!.containerId!);
+      const res = await slow;
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'model_crashed');
+      assert.equal(server.runtime.calls.create, 1, 'not retried on a new container');
+    } finally {
+      await server.shutdown();
+    }
+  });
+
   it('says so when the container was OOM-killed or removed by hand', async () => {
-    const h = buildApp(MODELS);
+    const h = await serve(MODELS);
     try {
       for (const [act, pattern] of [['simulateOom', /out of memory/], ['removeByHand', /removed outside swapdock/]] as const) {
-        await (await h.app.request('/v1/chat/completions', chat('m'))).text();
-        const slow = h.app.request('/v1/chat/completions', chat('m', { stream: true, fake_chunks: 40, fake_chunk_delay_ms: 50 }));
+        await (await h.request('/v1/chat/completions', chat('m'))).text();
+        const slow = h.request('/v1/chat/completions', chat('m', { stream: true, fake_chunks: 40, fake_chunk_delay_ms: 50 }));
         await waitFor(() => h.scheduler.snapshotOf('m')!.inFlight === 1);
-        const queued = h.app.request('/v1/chat/completions', chat('m'));
+        const queued = h.request('/v1/chat/completions', chat('m'));
         await waitFor(() => h.scheduler.snapshotOf('m')!.queued === 1);
         await h.runtime[act](h.scheduler.snapshotOf('m')!.containerId!);
         const res = await queued;
@@ -66,21 +136,61 @@ describe('a model container that dies', () => {
 });
 
 describe('crash-loop backoff', () => {
-  it('retries a failing model once at once, then spaces out attempts and says so', async () => {
-    const h = buildApp(MODELS);
+  it('a model that was restarted and then served counts its next crash as the first: it starts again at once', async () => {
+    const server = await serve(MODELS);
     try {
-      const first = await h.app.request('/v1/chat/completions', chat('broken'));
+      for (const round of [1, 2, 3]) {
+        const res = await fetch(`${server.url}/v1/chat/completions`, chat('m'));
+        assert.equal(res.status, 200, `round ${round}: served; got ${res.status} ${await res.clone().text()}`);
+        await res.text();
+        await server.runtime.kill(server.scheduler.snapshotOf('m')!.containerId!);
+        await waitFor(() => server.scheduler.snapshotOf('m')!.status === 'failed', 5000, 'the crash to be noticed');
+      }
+      const res = await fetch(`${server.url}/v1/chat/completions`, chat('m'));
+      assert.equal(res.status, 200, `no crash-loop backoff after a restart that served; got ${res.status} ${await res.text()}`);
+      assert.equal(server.runtime.calls.create, 4);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('a request that arrives during a backoff waits for the next attempt and is served by it', async () => {
+    const server = await serve(MODELS);
+    try {
+      server.runtime.failNext('start', new Error('simulated start failure'));
+      server.runtime.failNext('start', new Error('simulated start failure'));
+      for (const attempt of [1, 2]) {
+        const res = await fetch(`${server.url}/v1/chat/completions`, chat('m'));
+        assert.equal(res.status, 503, `attempt ${attempt}`);
+        assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'model_start_failed');
+      }
+      // Two failures in a row: the next start waits 1 s, well within queue.maxWait (10 minutes).
+      const waiting = fetch(`${server.url}/v1/chat/completions`, chat('m'));
+      await waitFor(() => server.scheduler.snapshotOf('m')!.queued === 1, 2000, 'the request to wait in the queue');
+      assert.equal(server.runtime.calls.create, 2, 'no start before the backoff ends');
+      const res = await waiting;
+      assert.equal(res.status, 200, `served by the next attempt; got ${res.status} ${await res.clone().text()}`);
+      assert.equal(server.runtime.calls.create, 3);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('retries a failing model once at once; a request whose wait for the next attempt would exceed queue.maxWait gets 503 with Retry-After', async () => {
+    const h = await serve(`queue: { maxWait: 500ms }\n${MODELS}`);
+    try {
+      const first = await h.request('/v1/chat/completions', chat('broken'));
       assert.equal(JSON.parse(await first.text()).error.code, 'container_exited');
-      const second = await h.app.request('/v1/chat/completions', chat('broken'));
+      const second = await h.request('/v1/chat/completions', chat('broken'));
       assert.equal(JSON.parse(await second.text()).error.code, 'container_exited');
-      const third = await h.app.request('/v1/chat/completions', chat('broken'));
+      const third = await h.request('/v1/chat/completions', chat('broken'));
       assert.equal(third.status, 503);
       assert.ok(Number(third.headers.get('retry-after')) >= 1);
       const { error } = JSON.parse(await third.text());
       assert.equal(error.code, 'model_crash_loop');
       assert.match(error.message, /failed 2 times in a row.*crash-loop backoff.*next attempt in \d+ s/);
       assert.equal(h.runtime.calls.create, 2, 'the third request did not start a container');
-      const load = await h.app.request('/api/models/broken/load', { method: 'POST' });
+      const load = await h.request('/api/models/broken/load', { method: 'POST' });
       assert.equal(load.status, 503, 'an explicit load retries at once (and fails again)');
       assert.equal(h.runtime.calls.create, 3);
     } finally {
@@ -92,18 +202,18 @@ describe('crash-loop backoff', () => {
 describe('an unreachable engine', () => {
   it('answers 503 engine_unavailable with Retry-After and never counts toward a crash loop', async () => {
     const { EngineUnavailableError } = await import('../../src/runtime/runtime-errors.js');
-    const h = buildApp(MODELS);
+    const h = await serve(MODELS);
     try {
       for (let i = 0; i < 3; i++) {
         h.runtime.failNext('ensureImage', new EngineUnavailableError('unix:///nowhere.sock', 'connect ENOENT'));
-        const res = await h.app.request('/v1/chat/completions', chat('m'));
+        const res = await h.request('/v1/chat/completions', chat('m'));
         assert.equal(res.status, 503);
         assert.equal(res.headers.get('retry-after'), '5');
         const { error } = JSON.parse(await res.text());
         assert.equal(error.code, 'engine_unavailable');
         assert.match(error.message, /Cannot reach the container engine/);
       }
-      const back = await h.app.request('/v1/chat/completions', chat('m'));
+      const back = await h.request('/v1/chat/completions', chat('m'));
       assert.equal(back.status, 200, 'no crash-loop backoff once the engine is back');
     } finally {
       await h.close();

@@ -1,5 +1,5 @@
-// Fault tests end to end on a real engine: a backend that crashes mid-stream, one that exits at
-// start (crash-loop backoff), a container removed by hand, swapdock itself SIGKILLed and started
+// Fault tests end to end on a real engine: a backend that crashes mid-stream (and a client that
+// retries at once), one that exits at start (crash-loop backoff), a container removed by hand, swapdock itself SIGKILLed and started
 // again (adoption, and replacement when the config changed), a hot reload during a stream, and a
 // model killed for exceeding its `memory` limit while it loads.
 // Each test checks what the client got, roughly how fast, and what is left on the engine.
@@ -17,6 +17,7 @@ const MODELS = `
 defaults: { ttl: 0, stopTimeout: 2s, startTimeout: 60s }
 models:
   crashy: { image: {{IMAGE}}, pull: never, maxConcurrent: 1 }
+  retried: { image: {{IMAGE}}, pull: never, maxConcurrent: 1 }
   broken: { image: {{IMAGE}}, pull: never, env: { FAKE_EXIT_ON_START: "4" } }
   victim: { image: {{IMAGE}}, pull: never }
   victim2: { image: {{IMAGE}}, pull: never }
@@ -78,7 +79,28 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
       t.diagnostic(`restart on the next request took ${Date.now() - started} ms`);
     });
 
-    it('a backend that exits at start: two fast failures with its log lines, then crash-loop backoff; nothing left', async (t: TestContext) => {
+    it('a client that retries at once after a crash mid-stream is served, by a new container', async (t: TestContext) => {
+      if (!fixture.sd) return t.skip('engine not available');
+      assert.equal((await post('retried')).status, 200);
+      const oldId = fixture.sd.scheduler.snapshotOf('retried')!.containerId!;
+      const stream = await post('retried', { stream: true, fake_chunks: 400, fake_chunk_delay_ms: 25 });
+      const reader = stream.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value);
+      await crashBackend(fixture.sd.docker, oldId);
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+      assert.match(text, /"error"/, 'the stream in flight ends with an error event');
+      // At once: the engine has most likely not reported the death yet.
+      const started = Date.now();
+      const again = await post('retried');
+      const body = await again.text();
+      assert.equal(again.status, 200, `the retry is served, not failed with the crash; got ${again.status} ${body}`);
+      const newId = fixture.sd.scheduler.snapshotOf('retried')!.containerId!;
+      assert.notEqual(newId, oldId, 'a new container');
+      await onlyContainer('retried', newId);
+      t.diagnostic(`the retry was served ${Date.now() - started} ms after it was sent (a restart included)`);
+    });
+
+    it('a backend that exits at start: two fast failures with its log lines, a request during the backoff waits for the next attempt, then 503 crash-loop past queue.maxWait; nothing left', async (t: TestContext) => {
       if (!fixture.sd) return t.skip('engine not available');
       for (const attempt of [1, 2]) {
         const started = Date.now();
@@ -92,14 +114,27 @@ export function faultsOnEngine(engine: 'docker' | 'podman'): void {
         t.diagnostic(`attempt ${attempt}: 503 container_exited in ${Date.now() - started} ms`);
         assert.equal((await of('broken')).length, 0, 'the failed container was removed');
       }
-      const started = Date.now();
+      // Two failures in a row: the next attempt is 1 s away, well within queue.maxWait (10 minutes).
+      const waited = Date.now();
       const third = await post('broken');
       assert.equal(third.status, 503);
-      assert.ok(Number(third.headers.get('retry-after')) >= 1, 'Retry-After set');
-      const { error } = (await third.json()) as ErrorBody;
-      assert.equal(error.code, 'model_crash_loop');
-      assert.match(error.message, /failed 2 times in a row/);
-      assert.ok(Date.now() - started < 1000, 'refused without trying to start');
+      assert.equal(((await third.json()) as ErrorBody).error.code, 'container_exited', 'it waited for the next attempt, which failed');
+      t.diagnostic(`a request during the backoff waited ${Date.now() - waited} ms for the next attempt`);
+      assert.equal((await of('broken')).length, 0);
+
+      // Three in a row: the next attempt is 2 s away. With a queue.maxWait shorter than that, 503 at once.
+      const config = fixture.sd.scheduler.currentConfig;
+      fixture.sd.scheduler.reload({ ...config, queue: { ...config.queue, maxWaitMs: 500 } });
+      try {
+        const fourth = await post('broken');
+        assert.equal(fourth.status, 503);
+        assert.ok(Number(fourth.headers.get('retry-after')) >= 1, 'Retry-After set');
+        const { error } = (await fourth.json()) as ErrorBody;
+        assert.equal(error.code, 'model_crash_loop');
+        assert.match(error.message, /failed 3 times in a row.*queue\.maxWait 0\.5 s/);
+      } finally {
+        fixture.sd.scheduler.reload(config);
+      }
       assert.equal((await of('broken')).length, 0);
       assert.equal(fixture.sd.scheduler.snapshotOf('broken')!.status, 'failed');
     });
