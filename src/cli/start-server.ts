@@ -19,6 +19,7 @@ import { formatSize } from '../config/duration.js';
 import { checkPlacement } from '../config/check-placement.js';
 import { ConfigError } from '../config/load-config.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import type { SchedulerEvents } from '../scheduler/scheduler-events.js';
 import { SwapdockMetrics } from '../metrics/swapdock-metrics.js';
 import { VERSION } from '../version.js';
 import type { ReloadOutcome } from '../api/admin-routes.js';
@@ -49,6 +50,8 @@ export interface StartOptions {
   reloadPollIntervalMs?: number;
   /** Where the logger also keeps its recent lines (createLogger's `tail`); absent: `log` is teed into a new one. */
   logTail?: LogTail;
+  /** The scheduler's event bus, for a caller that must hear events from the first one (preloads at start-up). */
+  events?: SchedulerEvents;
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
@@ -61,7 +64,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const inventory = options.inventory ?? new NvidiaSmiInventory();
   const devices = config.gpus ?? (await detectGpus(inventory, config, log));
-  const scheduler = new Scheduler({ runtime, config, log, devices, inventory });
+  const scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events });
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startServer } from '../../src/cli/start-server.js';
 import type { GpuInventory } from '../../src/runtime/gpu-inventory.js';
-import { buildApp, chat, silentLog, testConfig } from '../support/app-harness.js';
+import { startApp, chat, silentLog, testConfig } from '../support/app-harness.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
 const GIB = 1024 ** 3;
@@ -48,7 +48,7 @@ describe('GPU detection at start-up', () => {
 
 describe('GPU loads', () => {
   it('run one at a time, even for models that fit side by side', async () => {
-    const h = buildApp(`gpus: [{ id: 0, vram: 24g }, { id: 1, vram: 24g }]
+    const h = await startApp(`gpus: [{ id: 0, vram: 24g }, { id: 1, vram: 24g }]
 models:
   a: { image: fake-model:latest, gpus: 1, vram: 10g, env: { FAKE_READY_DELAY_MS: "300" } }
   b: { image: fake-model:latest, gpus: 1, vram: 10g, env: { FAKE_READY_DELAY_MS: "300" } }
@@ -62,7 +62,7 @@ models:
         maxGpuStarting = Math.max(maxGpuStarting, starting.filter((s) => s.usesGpu).length);
         if (starting.some((s) => !s.usesGpu) && starting.some((s) => s.usesGpu)) cpuLoadedBesideGpu = true;
       }, 5);
-      const answers = await Promise.all(['a', 'b', 'c'].map((m) => h.app.request('/v1/chat/completions', chat(m))));
+      const answers = await Promise.all(['a', 'b', 'c'].map((m) => h.request('/v1/chat/completions', chat(m))));
       clearInterval(sampler);
       assert.deepEqual(answers.map((r) => r.status), [200, 200, 200]);
       assert.equal(maxGpuStarting, 1, 'never two GPU models loading at once');

@@ -2,11 +2,11 @@
 // which devices each container receives.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp, chat } from '../support/app-harness.js';
+import { startApp, chat, type TestApp } from '../support/app-harness.js';
 
-type Harness = ReturnType<typeof buildApp>;
+type Harness = TestApp;
 const ask = async (h: Harness, model: string, extra?: Record<string, unknown>) => {
-  const res = await h.app.request('/v1/chat/completions', chat(model, extra));
+  const res = await h.request('/v1/chat/completions', chat(model, extra));
   const text = await res.text();
   return { status: res.status, text };
 };
@@ -21,7 +21,7 @@ gpus: [{ id: 0, vram: 24g }, { id: 1, vram: 24g }]
 
 describe('placement on a GPU inventory', () => {
   it('runs models side by side when their VRAM fits, each on its own devices', async () => {
-    const h = buildApp(`${TWO_GPUS}models:
+    const h = await startApp(`${TWO_GPUS}models:
   a: { image: fake-model:latest, gpus: 1, vram: 20g }
   b: { image: fake-model:latest, gpus: 1, vram: 20g }
   small: { image: fake-model:latest, gpus: 1, vram: 4g }
@@ -41,7 +41,7 @@ describe('placement on a GPU inventory', () => {
   });
 
   it('evicts the least recently used idle model, and never a pinned one', async () => {
-    const h = buildApp(`${TWO_GPUS}models:
+    const h = await startApp(`${TWO_GPUS}models:
   pinned: { image: fake-model:latest, gpus: 1, vram: 20g, pinned: true }
   b: { image: fake-model:latest, gpus: 1, vram: 20g }
   c: { image: fake-model:latest, gpus: 1, vram: 20g }
@@ -61,7 +61,7 @@ describe('placement on a GPU inventory', () => {
   });
 
   it('refuses a model that cannot fit beside pinned models, with a clear 503', async () => {
-    const h = buildApp(`${TWO_GPUS}models:
+    const h = await startApp(`${TWO_GPUS}models:
   p0: { image: fake-model:latest, gpus: [0], vram: 20g, pinned: true }
   p1: { image: fake-model:latest, gpus: [1], vram: 20g, pinned: true }
   big: { image: fake-model:latest, gpus: 1, vram: 10g }
@@ -81,14 +81,14 @@ describe('placement on a GPU inventory', () => {
   });
 
   it('waits for a busy model instead of evicting it', async () => {
-    const h = buildApp(`${TWO_GPUS}swap: { policy: fifo }
+    const h = await startApp(`${TWO_GPUS}swap: { policy: fifo }
 models:
   a: { image: fake-model:latest, gpus: all, vram: 20g }
   b: { image: fake-model:latest, gpus: all, vram: 20g }
 `, { gpuSupport: true });
     try {
       await ask(h, 'a');
-      const slow = h.app.request('/v1/chat/completions', chat('a', { stream: true, fake_chunks: 5, fake_chunk_delay_ms: 80 }));
+      const slow = h.request('/v1/chat/completions', chat('a', { stream: true, fake_chunks: 5, fake_chunk_delay_ms: 80 }));
       const order: string[] = [];
       const streamDone = Promise.resolve(slow).then(async (r) => (await r.text(), order.push('a stream done')));
       await new Promise((r) => setTimeout(r, 50));
@@ -104,7 +104,7 @@ models:
 
 describe('maxLoaded and conflicts', () => {
   it('caps resident models, evicting the least recently used', async () => {
-    const h = buildApp(`defaults: { ttl: 0 }\nmaxLoaded: 2\nmodels:\n  x: { image: fake-model:latest }\n  y: { image: fake-model:latest }\n  z: { image: fake-model:latest }\n`);
+    const h = await startApp(`defaults: { ttl: 0 }\nmaxLoaded: 2\nmodels:\n  x: { image: fake-model:latest }\n  y: { image: fake-model:latest }\n  z: { image: fake-model:latest }\n`);
     try {
       await ask(h, 'x');
       await ask(h, 'y');
@@ -117,7 +117,7 @@ describe('maxLoaded and conflicts', () => {
   });
 
   it('never runs conflicting models together', async () => {
-    const h = buildApp(`defaults: { ttl: 0 }\nmodels:\n  x: { image: fake-model:latest, conflicts: [y] }\n  y: { image: fake-model:latest }\n  z: { image: fake-model:latest }\n`);
+    const h = await startApp(`defaults: { ttl: 0 }\nmodels:\n  x: { image: fake-model:latest, conflicts: [y] }\n  y: { image: fake-model:latest }\n  z: { image: fake-model:latest }\n`);
     try {
       await ask(h, 'x');
       await ask(h, 'z');

@@ -2,7 +2,7 @@
 // a crash, then one scrape shows them with the documented names and labels.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp, buildServer, chat, waitFor } from '../support/app-harness.js';
+import { startApp, buildServer, chat, waitFor } from '../support/app-harness.js';
 import { parseExposition, sampleValue } from '../support/prometheus-text.js';
 
 const MODELS = `
@@ -133,15 +133,6 @@ models:
       assert.equal((await queued).status, 200);
     } finally {
       await server.shutdown();
-    }
-  });
-
-  it('is absent from an app built without metrics', async () => {
-    const h = buildApp(MODELS);
-    try {
-      assert.equal((await h.app.request('/metrics')).status, 404);
-    } finally {
-      await h.close();
     }
   });
 });

@@ -1,9 +1,9 @@
-// The OpenAI routes through app.request with a fake runtime (real fake-model processes).
+// The OpenAI routes over HTTP against the real server with a fake runtime (real fake-model processes).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { buildApp, chat } from '../support/app-harness.js';
+import { startApp, chat } from '../support/app-harness.js';
 
-const harness = buildApp(`
+const harness = await startApp(`
 instance: app-routes
 models:
   alpha:
@@ -13,7 +13,7 @@ models:
   beta:
     image: fake-model:latest
 `);
-const { app, runtime } = harness;
+const { runtime } = harness;
 after(() => harness.close());
 
 async function json(res: Response) {
@@ -22,14 +22,14 @@ async function json(res: Response) {
 
 describe('routes that never touch a model', () => {
   it('GET /health answers without starting anything', async () => {
-    const res = await app.request('/health');
+    const res = await harness.request('/health');
     assert.equal(res.status, 200);
     assert.equal((await json(res)).status, 'ok');
     assert.equal(runtime.calls.create, 0);
   });
 
   it('GET /v1/models lists every model and alias with its state, starting nothing', async () => {
-    const body = await json(await app.request('/v1/models'));
+    const body = await json(await harness.request('/v1/models'));
     assert.equal(body.object, 'list');
     assert.deepEqual(body.data.map((m: { id: string }) => m.id), ['alpha', 'a1', 'beta']);
     assert.ok(body.data.every((m: { state: string }) => m.state === 'stopped'));
@@ -38,7 +38,7 @@ describe('routes that never touch a model', () => {
   });
 
   it('unknown routes get an OpenAI-shaped 404', async () => {
-    const res = await app.request('/v1/nope', { method: 'POST' });
+    const res = await harness.request('/v1/nope', { method: 'POST' });
     assert.equal(res.status, 404);
     assert.equal((await json(res)).error.code, 'route_not_found');
   });
@@ -54,7 +54,7 @@ describe('request validation', () => {
   ];
   for (const [name, body, status, code] of cases) {
     it(`${name} → ${status} ${code}`, async () => {
-      const res = await app.request('/v1/chat/completions', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const res = await harness.request('/v1/chat/completions', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
       assert.equal(res.status, status);
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);
       const err = (await json(res)).error;
@@ -65,7 +65,7 @@ describe('request validation', () => {
   }
 
   it('the 404 lists the available models', async () => {
-    const res = await app.request('/v1/chat/completions', chat('claude-haiku-4'));
+    const res = await harness.request('/v1/chat/completions', chat('claude-haiku-4'));
     assert.match((await json(res)).error.message, /Available models: alpha, beta, a1/);
     assert.equal(runtime.calls.create, 0);
   });
@@ -73,7 +73,7 @@ describe('request validation', () => {
 
 describe('forwarding', () => {
   it('starts the model, resolves the alias and rewrites model to upstreamModel', async () => {
-    const res = await app.request('/v1/chat/completions', chat('a1'));
+    const res = await harness.request('/v1/chat/completions', chat('a1'));
     assert.equal(res.status, 200);
     const body = await json(res);
     assert.match(body.choices[0].message.content, /model=org\/alpha-7b/);
@@ -82,16 +82,16 @@ describe('forwarding', () => {
 
   it('sends the model id when there is no upstreamModel, on every inference route', async () => {
     for (const path of ['/v1/chat/completions', '/v1/completions']) {
-      const res = await app.request(path, { method: 'POST', body: JSON.stringify({ model: 'beta', prompt: 'x', messages: [] }) });
+      const res = await harness.request(path, { method: 'POST', body: JSON.stringify({ model: 'beta', prompt: 'x', messages: [] }) });
       assert.equal(res.status, 200, path);
       assert.match(await res.text(), /model=beta/);
     }
-    const emb = await json(await app.request('/v1/embeddings', { method: 'POST', body: JSON.stringify({ model: 'beta', input: ['a', 'b'] }) }));
+    const emb = await json(await harness.request('/v1/embeddings', { method: 'POST', body: JSON.stringify({ model: 'beta', input: ['a', 'b'] }) }));
     assert.equal(emb.data.length, 2);
   });
 
   it('streams SSE through untouched', async () => {
-    const res = await app.request('/v1/chat/completions', chat('alpha', { stream: true, fake_chunks: 4 }));
+    const res = await harness.request('/v1/chat/completions', chat('alpha', { stream: true, fake_chunks: 4 }));
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /text\/event-stream/);
     const text = await res.text();
@@ -102,7 +102,7 @@ describe('forwarding', () => {
   });
 
   it('/v1/models shows the started models as ready', async () => {
-    const body = await json(await app.request('/v1/models'));
+    const body = await json(await harness.request('/v1/models'));
     const states = Object.fromEntries(body.data.map((m: { id: string; state: string }) => [m.id, m.state]));
     assert.deepEqual(states, { alpha: 'ready', a1: 'ready', beta: 'ready' });
   });

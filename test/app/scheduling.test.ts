@@ -2,7 +2,7 @@
 // flight protected from swaps, idle TTL, start failures leaving nothing behind, shutdown.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp, chat, waitFor } from '../support/app-harness.js';
+import { startApp, chat, waitFor } from '../support/app-harness.js';
 
 const MODELS = `
 instance: app-sched
@@ -22,9 +22,9 @@ function running(runtime: { containers: Map<string, { state: string; spec: { lab
 
 describe('scheduling', () => {
   it('concurrent requests for a cold model share one start', async () => {
-    const h = buildApp(MODELS, { gpuSupport: true });
+    const h = await startApp(MODELS, { gpuSupport: true });
     try {
-      const responses = await Promise.all(Array.from({ length: 8 }, () => h.app.request('/v1/chat/completions', chat('cpu'))));
+      const responses = await Promise.all(Array.from({ length: 8 }, () => h.request('/v1/chat/completions', chat('cpu'))));
       assert.deepEqual(responses.map((r) => r.status), Array(8).fill(200));
       await Promise.all(responses.map((r) => r.text()));
       assert.equal(h.runtime.calls.create, 1);
@@ -35,12 +35,12 @@ describe('scheduling', () => {
   });
 
   it('GPU models are exclusive; CPU models run beside them', async () => {
-    const h = buildApp(MODELS, { gpuSupport: true });
+    const h = await startApp(MODELS, { gpuSupport: true });
     try {
-      await (await h.app.request('/v1/chat/completions', chat('gpu-a'))).text();
-      await (await h.app.request('/v1/chat/completions', chat('cpu'))).text();
+      await (await h.request('/v1/chat/completions', chat('gpu-a'))).text();
+      await (await h.request('/v1/chat/completions', chat('cpu'))).text();
       assert.deepEqual(running(h.runtime), ['cpu', 'gpu-a']);
-      await (await h.app.request('/v1/chat/completions', chat('gpu-b'))).text();
+      await (await h.request('/v1/chat/completions', chat('gpu-b'))).text();
       assert.deepEqual(running(h.runtime), ['cpu', 'gpu-b']);
       assert.equal(h.scheduler.snapshotOf('gpu-a')!.status, 'stopped');
       // The stopped model's container is gone, not merely stopped.
@@ -51,13 +51,13 @@ describe('scheduling', () => {
   });
 
   it('a swap waits for requests in flight on the evicted model', async () => {
-    const h = buildApp(MODELS, { gpuSupport: true });
+    const h = await startApp(MODELS, { gpuSupport: true });
     try {
-      const slow = await h.app.request('/v1/chat/completions', chat('gpu-a', { stream: true, fake_chunks: 6, fake_chunk_delay_ms: 80 }));
+      const slow = await h.request('/v1/chat/completions', chat('gpu-a', { stream: true, fake_chunks: 6, fake_chunk_delay_ms: 80 }));
       assert.equal(slow.status, 200);
       const slowBody = slow.text();
       const order: string[] = [];
-      const swap = Promise.resolve(h.app.request('/v1/chat/completions', chat('gpu-b'))).then(async (r) => {
+      const swap = Promise.resolve(h.request('/v1/chat/completions', chat('gpu-b'))).then(async (r) => {
         order.push('swap answered');
         return r;
       });
@@ -73,15 +73,15 @@ describe('scheduling', () => {
   });
 
   it('stops a model after its idle TTL, counted from the last response; listing does not renew it', async () => {
-    const h = buildApp(
+    const h = await startApp(
       `instance: app-ttl\nmodels:\n  quick: { image: fake-model:latest, ttl: 400ms, stopTimeout: 1s }\n  forever: { image: fake-model:latest, ttl: 0 }\n`,
     );
     try {
-      await (await h.app.request('/v1/chat/completions', chat('quick'))).text();
-      await (await h.app.request('/v1/chat/completions', chat('forever'))).text();
+      await (await h.request('/v1/chat/completions', chat('quick'))).text();
+      await (await h.request('/v1/chat/completions', chat('forever'))).text();
       const readyAt = Date.now();
       for (let i = 0; i < 5; i++) {
-        await (await h.app.request('/v1/models')).text();
+        await (await h.request('/v1/models')).text();
         await new Promise((r) => setTimeout(r, 50));
       }
       await waitFor(() => h.scheduler.snapshotOf('quick')!.status === 'stopped', 5000, 'quick to stop');
@@ -94,9 +94,9 @@ describe('scheduling', () => {
   });
 
   it('an idle TTL never stops a model while a request is in flight', async () => {
-    const h = buildApp(`instance: app-ttl2\nmodels:\n  m: { image: fake-model:latest, ttl: 150ms }\n`);
+    const h = await startApp(`instance: app-ttl2\nmodels:\n  m: { image: fake-model:latest, ttl: 150ms }\n`);
     try {
-      const res = await h.app.request('/v1/chat/completions', chat('m', { stream: true, fake_chunks: 5, fake_chunk_delay_ms: 100 }));
+      const res = await h.request('/v1/chat/completions', chat('m', { stream: true, fake_chunks: 5, fake_chunk_delay_ms: 100 }));
       const text = await res.text();
       assert.match(text, /\[DONE\]/);
       assert.equal(h.scheduler.snapshotOf('m')!.status, 'ready', 'still up right after a 500 ms stream with a 150 ms TTL');
@@ -107,7 +107,7 @@ describe('scheduling', () => {
   });
 
   it('a start failure answers 503 with the reason and leaves no container', async () => {
-    const h = buildApp(`
+    const h = await startApp(`
 instance: app-fail
 models:
   missing-image: { image: nowhere/none:1 }
@@ -121,7 +121,7 @@ models:
         ['gpu-on-cpu-engine', /NVIDIA/],
       ];
       for (const [model, pattern] of cases) {
-        const res = await h.app.request('/v1/chat/completions', chat(model));
+        const res = await h.request('/v1/chat/completions', chat(model));
         assert.equal(res.status, 503, model);
         const err = JSON.parse(await res.text()).error;
         assert.equal(err.type, 'service_unavailable');
@@ -135,15 +135,15 @@ models:
   });
 
   it('a client that gives up while a model starts does not block the next request', async () => {
-    const h = buildApp(`instance: app-abort\nmodels:\n  slow: { image: fake-model:latest, env: { FAKE_READY_DELAY_MS: "300" } }\n`);
+    const h = await startApp(`instance: app-abort\nmodels:\n  slow: { image: fake-model:latest, env: { FAKE_READY_DELAY_MS: "300" } }\n`);
     try {
       const controller = new AbortController();
-      const first = h.app.request('/v1/chat/completions', { ...chat('slow'), signal: controller.signal });
+      const first = h.request('/v1/chat/completions', { ...chat('slow'), signal: controller.signal });
       setTimeout(() => controller.abort(), 50);
       // app.request has no socket to close, so the aborted request resolves with an error status.
       const outcome = await Promise.resolve(first).then((r: Response) => r.status as number | string, () => "rejected");
       assert.notEqual(outcome, 200);
-      const res = await h.app.request('/v1/chat/completions', chat('slow'));
+      const res = await h.request('/v1/chat/completions', chat('slow'));
       assert.equal(res.status, 200);
       await res.text();
     } finally {
@@ -152,11 +152,11 @@ models:
   });
 
   it('shutdown lets requests in flight finish, refuses new ones and removes every container', async () => {
-    const h = buildApp(MODELS, { gpuSupport: true });
-    const res = await h.app.request('/v1/chat/completions', chat('cpu', { stream: true, fake_chunks: 4, fake_chunk_delay_ms: 100 }));
+    const h = await startApp(MODELS, { gpuSupport: true });
+    const res = await h.request('/v1/chat/completions', chat('cpu', { stream: true, fake_chunks: 4, fake_chunk_delay_ms: 100 }));
     const body = res.text();
     const shutdown = h.scheduler.shutdown(5000);
-    const refused = await h.app.request('/v1/chat/completions', chat('gpu-a'));
+    const refused = await h.request('/v1/chat/completions', chat('gpu-a'));
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '5');
     assert.match(await body, /\[DONE\]/);

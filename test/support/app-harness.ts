@@ -1,13 +1,8 @@
 // Builds swapdock around a FakeRuntime for app tests: no engine, real fake-model processes.
 import pino from 'pino';
-import { createApp } from '../../src/api/create-app.js';
-import { startServer, type RunningServer } from '../../src/cli/start-server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/cli/start-server.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { SwapdockConfig } from '../../src/config/schema.js';
-import { InferenceProxy } from '../../src/proxy/inference-proxy.js';
-import { ModelResolver } from '../../src/proxy/model-resolver.js';
-import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -16,28 +11,25 @@ export function testConfig(yaml: string): SwapdockConfig {
   return parseConfigText(yaml, 'test config', {});
 }
 
-export function buildApp(yaml: string, runtimeOptions: FakeRuntimeOptions = {}) {
-  const config = testConfig(yaml);
-  const runtime = new FakeRuntime(runtimeOptions);
-  const scheduler = new Scheduler({ runtime, config, log: silentLog, devices: config.gpus });
-  const resolver = new ModelResolver(config);
-  const pools = new UpstreamPools();
-  const proxy = new InferenceProxy({ scheduler, resolver, pools, log: silentLog });
-  const app = createApp({ config, scheduler, proxy, resolver, log: silentLog, version: 'test' });
-  scheduler.startBackground();
-  const close = async () => {
-    await scheduler.shutdown(1000);
-    await pools.closeAll();
-  };
-  return { app, runtime, scheduler, config, close };
+/**
+ * swapdock as it serves: the real listening server with the production request path, a fake
+ * runtime underneath. `request(path, init)` is `fetch` against it, so tests drive the same
+ * routing table, middleware and forwarding that `swapdock serve` runs.
+ */
+export async function startApp(yaml: string, runtimeOptions: FakeRuntimeOptions = {}, options: Pick<StartOptions, 'events'> = {}) {
+  const running = await buildServer(yaml, runtimeOptions, options);
+  const request = (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init);
+  return { request, url: running.url, runtime: running.runtime, scheduler: running.scheduler, config: running.scheduler.currentConfig, close: running.shutdown };
 }
 
+export type TestApp = Awaited<ReturnType<typeof startApp>>;
+
 /** A real listening server (the Node fast path included) on a random loopback port. */
-export async function buildServer(yaml: string, runtimeOptions: FakeRuntimeOptions = {}): Promise<RunningServer & { runtime: FakeRuntime }> {
+export async function buildServer(yaml: string, runtimeOptions: FakeRuntimeOptions = {}, options: Pick<StartOptions, 'events'> = {}): Promise<RunningServer & { runtime: FakeRuntime }> {
   const config = testConfig(yaml);
   config.listen = '127.0.0.1:0';
   const runtime = new FakeRuntime(runtimeOptions);
-  const running = await startServer({ config, log: silentLog, runtime });
+  const running = await startServer({ config, log: silentLog, runtime, ...options });
   return { ...running, runtime };
 }
 
