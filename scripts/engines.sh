@@ -2,7 +2,7 @@
 # Start (idempotently) the container engines the integration tests use, on a root machine
 # without systemd (dev boxes and CI). The engine quirks each step works around are noted beside it.
 #
-#   scripts/engines.sh start [docker|podman|gpu-docker|all]   (default: all)
+#   scripts/engines.sh start [docker|podman|gpu-docker|remote-docker|all]   (default: all)
 #   scripts/engines.sh status
 #
 # Engines:
@@ -11,6 +11,10 @@
 #   gpu-docker  unix:///run/swapdock-gpu/docker.sock
 #               second, isolated dockerd with a FAKE nvidia hook on its PATH so
 #               DeviceRequests [{Driver:'nvidia'}] start. Test machines only.
+#   remote-docker tcp://172.31.252.11:2375
+#               a "remote" engine: a dockerd in its own network namespace, reached over
+#               plain TCP through a bridge (172.31.252.1 here, .11 there). A port it publishes
+#               on its own 127.0.0.1 is unreachable from here, exactly like on another machine.
 set -euo pipefail
 
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -36,14 +40,37 @@ GPU_BRIDGE_CIDR=10.213.250.1/24
 GPU_POOL=10.213.0.0/17
 CDI_SPEC=/etc/cdi/swapdock-fake-nvidia.yaml
 
+REMOTE_NS=swapdock-remote
+REMOTE_RUN=/run/swapdock-remote
+REMOTE_EXEC=$REMOTE_RUN/exec
+REMOTE_PIDFILE=$REMOTE_RUN/docker.pid
+REMOTE_DATA=/var/lib/swapdock-remote-docker
+REMOTE_LOG=/var/log/swapdock-remote-dockerd.log
+REMOTE_BRIDGE=swapdock-rbr0
+REMOTE_VETH=swapdock-rv0
+REMOTE_VETH_NS=swapdock-rv1
+REMOTE_GW_CIDR=172.31.252.1/24
+REMOTE_IP=172.31.252.11
+REMOTE_TCP=tcp://$REMOTE_IP:2375
+# docker0 inside the namespace: outside Docker's default pools, like the GPU daemon's bridge.
+REMOTE_BIP=10.213.252.1/24
+
 log() { printf '[engines] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-ping_ok() { [[ "$(curl -s --max-time 3 --unix-socket "$1" http://d/_ping 2>/dev/null || true)" == OK ]]; }
+# An engine endpoint is a unix socket path or tcp://host:port.
+engine_curl() {
+  local at=$1 path=$2
+  shift 2
+  if [[ "$at" == tcp://* ]]; then curl -s "$@" "http://${at#tcp://}$path"; else curl -s "$@" --unix-socket "$at" "http://d$path"; fi
+}
+engine_url() { if [[ "$1" == tcp://* ]]; then echo "$1"; else echo "unix://$1"; fi; }
+
+ping_ok() { [[ "$(engine_curl "$1" /_ping --max-time 3 2>/dev/null || true)" == OK ]]; }
 
 # "docker 20.10.24 (API 1.41)" / "podman 4.3.1 (API 1.41)" from GET /version.
 engine_version() {
-  curl -s --max-time 5 --unix-socket "$1" http://d/version | node -e '
+  engine_curl "$1" /version --max-time 5 | node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       try {
         const v = JSON.parse(s);
@@ -89,12 +116,15 @@ wait_ping() {
   done
 }
 
-# start_dockerd NAME SOCK PIDFILE EXECROOT LOG PATH ARGS...
+# Command words put before dockerd (e.g. nsenter into a network namespace); empty by default.
+DOCKERD_PREFIX=()
+
+# start_dockerd NAME SOCK PIDFILE EXECROOT LOG PATH ARGS...   (SOCK: a socket path or tcp://ip:port)
 start_dockerd() {
   local name=$1 sock=$2 pidfile=$3 execroot=$4 logf=$5 path=$6 pid
   shift 6
   if ping_ok "$sock"; then
-    log "$name: already running at unix://$sock (reusing)"
+    log "$name: already running at $(engine_url "$sock") (reusing)"
     return 0
   fi
   clear_stale_pidfile "$pidfile" dockerd
@@ -108,8 +138,9 @@ start_dockerd() {
   fi
   log "$name: starting dockerd (log: $logf)"
   # setsid+nohup: the daemon must outlive this shell and the session/CI step that ran it.
-  PATH=$path setsid nohup env -C / dockerd --host "unix://$sock" --pidfile "$pidfile" --exec-root "$execroot" "$@" \
-    </dev/null >>"$logf" 2>&1 &
+  # 9>&-: a lock descriptor of a caller (flock) must not live on in the daemon.
+  PATH=$path setsid nohup env -C / "${DOCKERD_PREFIX[@]}" dockerd --host "$(engine_url "$sock")" --pidfile "$pidfile" \
+    --exec-root "$execroot" "$@" </dev/null >>"$logf" 2>&1 9>&- &
   pid=$!
   wait_ping "$sock" "$pid" "$logf"
 }
@@ -235,12 +266,48 @@ EOF
   log "gpu-docker: $(engine_version "$GPU_SOCK") at unix://$GPU_SOCK"
 }
 
+# The "remote host": a network namespace joined to this one by a bridge and a veth pair.
+# Idempotent: each piece is created only when missing, addresses are (re)set every time.
+ensure_remote_netns() {
+  [[ -e /run/netns/$REMOTE_NS ]] || ip netns add "$REMOTE_NS"
+  if ! ip link show "$REMOTE_BRIDGE" >/dev/null 2>&1; then ip link add "$REMOTE_BRIDGE" type bridge; fi
+  ip addr replace "$REMOTE_GW_CIDR" dev "$REMOTE_BRIDGE"
+  ip link set "$REMOTE_BRIDGE" up
+  if ! ip link show "$REMOTE_VETH" >/dev/null 2>&1; then
+    # A leftover namespace end (the host end was deleted) would block the new pair's name.
+    ip -n "$REMOTE_NS" link del "$REMOTE_VETH_NS" 2>/dev/null || true
+    ip link add "$REMOTE_VETH" type veth peer name "$REMOTE_VETH_NS" netns "$REMOTE_NS"
+  fi
+  ip link set "$REMOTE_VETH" master "$REMOTE_BRIDGE" up
+  ip -n "$REMOTE_NS" addr replace "$REMOTE_IP/24" dev "$REMOTE_VETH_NS"
+  ip -n "$REMOTE_NS" link set "$REMOTE_VETH_NS" up
+  ip -n "$REMOTE_NS" link set lo up
+  # No default route: like the test machines, this "host" has no registry; pulls fail at once
+  # (network unreachable) instead of waiting out DNS timeouts.
+  ip -n "$REMOTE_NS" route del default 2>/dev/null || true
+}
+
+start_remote_docker() {
+  mkdir -p "$REMOTE_RUN" "$REMOTE_EXEC" "$REMOTE_DATA"
+  ensure_remote_netns
+  echo '{}' >"$REMOTE_RUN/daemon.json"
+  # nsenter, not `ip netns exec`: the latter remounts /sys, hides the cgroup mounts, and
+  # dockerd dies with "Devices cgroup isn't mounted". --tls=false: else Docker 20.10 waits
+  # 15 s before it listens on plain TCP. Its docker0 lives in the namespace (--bip).
+  DOCKERD_PREFIX=(nsenter "--net=/run/netns/$REMOTE_NS")
+  start_dockerd remote-docker "$REMOTE_TCP" "$REMOTE_PIDFILE" "$REMOTE_EXEC" "$REMOTE_LOG" "$SYS_PATH" \
+    --tls=false --config-file "$REMOTE_RUN/daemon.json" --data-root "$REMOTE_DATA" --bip "$REMOTE_BIP" \
+    --iptables=false --ip-masq=false
+  DOCKERD_PREFIX=()
+  log "remote-docker: $(engine_version "$REMOTE_TCP") at $REMOTE_TCP (network namespace $REMOTE_NS)"
+}
+
 status_one() {
   local name=$1 sock=$2
   if ping_ok "$sock"; then
-    printf '%-11s up    unix://%s  %s\n' "$name" "$sock" "$(engine_version "$sock")"
+    printf '%-13s up    %s  %s\n' "$name" "$(engine_url "$sock")" "$(engine_version "$sock")"
   else
-    printf '%-11s down  unix://%s  (scripts/engines.sh start %s)\n' "$name" "$sock" "$name"
+    printf '%-13s down  %s  (scripts/engines.sh start %s)\n' "$name" "$(engine_url "$sock")" "$name"
     return 1
   fi
 }
@@ -254,8 +321,9 @@ case "$cmd" in
       docker) start_docker ;;
       podman) start_podman ;;
       gpu-docker) start_gpu_docker ;;
-      all) start_docker; start_podman; start_gpu_docker ;;
-      *) die "unknown engine '$what' (docker|podman|gpu-docker|all)" ;;
+      remote-docker) start_remote_docker ;;
+      all) start_docker; start_podman; start_gpu_docker; start_remote_docker ;;
+      *) die "unknown engine '$what' (docker|podman|gpu-docker|remote-docker|all)" ;;
     esac
     ;;
   status)
@@ -263,10 +331,11 @@ case "$cmd" in
     status_one docker "$DOCKER_SOCK" || rc=1
     status_one podman "$PODMAN_SOCK" || rc=1
     status_one gpu-docker "$GPU_SOCK" || rc=1
+    status_one remote-docker "$REMOTE_TCP" || rc=1
     exit $rc
     ;;
   *)
-    echo "usage: $0 start [docker|podman|gpu-docker|all] | status" >&2
+    echo "usage: $0 start [docker|podman|gpu-docker|remote-docker|all] | status" >&2
     exit 2
     ;;
 esac

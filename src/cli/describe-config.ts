@@ -52,7 +52,11 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
     metrics: { public: config.metrics.public },
     cors: { origins: config.cors.origins.length ? config.cors.origins : 'off' },
     limits: { maxBody: formatSize(config.limits.maxBodyBytes), maxHeaderSize: formatSize(config.limits.maxHeaderBytes) },
-    engine: { host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket', network: config.engine.network || 'none (ports published on 127.0.0.1)' },
+    engine: {
+      host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket',
+      network: config.engine.network || `none (ports published on ${config.engine.address ?? "the engine host's address (127.0.0.1 for a socket)"})`,
+      ...(config.engine.tls ? { tls: config.engine.tls } : {}),
+    },
     models,
   };
   if (asJson) return JSON.stringify(summary, null, 2);

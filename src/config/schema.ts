@@ -115,10 +115,29 @@ const engineSchema = z
   .strictObject({
     host: z
       .string()
-      .regex(/^(unix|tcp|http|https):\/\//, 'write unix:///path/to/socket or tcp://host:port')
+      .regex(/^(unix|tcp|http|https|ssh):\/\//, 'write unix:///path/to/socket, tcp://host:port or ssh://user@host')
       .optional()
       .describe('Engine API address; default DOCKER_HOST, else the usual Docker/Podman sockets'),
+    address: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'write an IP address or host name, without a port')
+      .refine((a) => !['0.0.0.0', '::', '[::]'].includes(a), 'never every interface: give an address of the engine host that swapdock reaches')
+      .optional()
+      .describe("Address of the engine's host where model ports are published and swapdock connects; default: the host of a tcp:// or ssh:// engine.host, 127.0.0.1 for a socket"),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).describe('CA certificate (PEM file) that signed the engine\'s certificate'),
+        cert: z.string().min(1).describe('Client certificate (PEM file)'),
+        key: z.string().min(1).describe('Client private key (PEM file)'),
+      })
+      .optional()
+      .describe('TLS for a tcp:// engine (dockerd --tlsverify); the files are read at start-up'),
     network: z.string().default('').describe('When set, containers join this network and are reached by name'),
+  })
+  .superRefine((engine, ctx) => {
+    if (engine.tls && engine.host && !/^(tcp|https):/.test(engine.host)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `engine.tls is for tcp:// hosts, not '${engine.host}'` });
+    }
   })
   .prefault({});
 

@@ -12,7 +12,8 @@ const envList = (env: Record<string, string>) => Object.entries(env).map(([k, v]
 const stopSeconds = (spec: ContainerSpec) => Math.max(0, Math.ceil(spec.stopTimeoutMs / 1000));
 const allLabels = (spec: ContainerSpec) => ({ ...spec.labels, [CONTAINER_PORT_LABEL]: String(spec.port) });
 
-export function compatCreateBody(spec: ContainerSpec): object {
+/** `hostIp`: where the port is published on the engine's host (unused when the spec joins a network). */
+export function compatCreateBody(spec: ContainerSpec, hostIp: string): object {
   const portKey = `${spec.port}/tcp`;
   const g = spec.gpus;
   return {
@@ -32,7 +33,7 @@ export function compatCreateBody(spec: ContainerSpec): object {
       Memory: spec.memoryBytes,
       ...(spec.network
         ? { NetworkMode: spec.network }
-        : { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }),
+        : { PortBindings: { [portKey]: [{ HostIp: hostIp, HostPort: '' }] } }),
       DeviceRequests: g && [{
         Driver: 'nvidia',
         Count: g.kind === 'all' ? -1 : g.kind === 'count' ? g.count : undefined,
@@ -45,7 +46,7 @@ export function compatCreateBody(spec: ContainerSpec): object {
 }
 
 /** Podman's SpecGenerator; only for GPU specs, whose devices are CDI names (`nvidia.com/gpu=1`). */
-export function libpodCreateBody(spec: ContainerSpec): object {
+export function libpodCreateBody(spec: ContainerSpec, hostIp: string): object {
   const g = spec.gpus!;
   const ids = g.kind === 'all' ? ['all'] : g.kind === 'ids' ? g.ids : Array.from({ length: g.count }, (_, i) => String(i));
   const mounts: object[] = [];
@@ -72,6 +73,6 @@ export function libpodCreateBody(spec: ContainerSpec): object {
     devices: ids.map((id) => ({ path: `nvidia.com/gpu=${id}` })),
     ...(spec.network
       ? { netns: { nsmode: 'bridge' }, Networks: { [spec.network]: {} } }
-      : { portmappings: [{ host_ip: '127.0.0.1', container_port: spec.port, host_port: 0, protocol: 'tcp' }] }),
+      : { portmappings: [{ host_ip: hostIp, container_port: spec.port, host_port: 0, protocol: 'tcp' }] }),
   };
 }

@@ -109,3 +109,22 @@ export async function* followDockerLogs(
     close();
   }
 }
+
+/** Non-TTY logs are framed: [stream, 0, 0, 0, size(4 bytes BE)] + payload. */
+export function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const stream = buf[at];
+    if ((stream !== 0 && stream !== 1 && stream !== 2) || buf[at + 1] || buf[at + 2] || buf[at + 3]) {
+      parts.push(buf.subarray(at)); // not framed (TTY): the rest is raw text
+      at = buf.length;
+      break;
+    }
+    const size = buf.readUInt32BE(at + 4);
+    parts.push(buf.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  if (at < buf.length) parts.push(buf.subarray(at));
+  return Buffer.concat(parts).toString('utf8');
+}

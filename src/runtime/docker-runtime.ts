@@ -3,21 +3,24 @@
 // ones that read raw engine JSON; everything else sees ContainerInfo and ContainerEvent. Engine
 // quirks are explained where they are handled.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type {
-  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, EventSubscription, FollowLogsOptions, LogLine, PullProgress,
+  ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, EngineInfo, EventSubscription, FollowLogsOptions, LogLine, PullProgress,
 } from './container-runtime.js';
-import { followDockerLogs } from './docker-logs.js';
+import { demux, followDockerLogs } from './docker-logs.js';
 import { EngineError, errorMessage } from '../errors.js';
 import {
   ContainerConflictError, ContainerNotFoundError, EngineUnavailableError, GpuUnsupportedError, ImageUnavailableError,
 } from './runtime-errors.js';
 import { retryUntil, RetryTimeoutError } from '../util/retry-until.js';
-import { CONTAINER_PORT_LABEL, compatCreateBody, libpodCreateBody } from './docker-create-body.js';
+import { compatCreateBody, libpodCreateBody } from './docker-create-body.js';
 import { watchEngineEvents } from './docker-events.js';
+import { toInfo, type RawInspect } from './docker-inspect.js';
+import { engineConnection, resolvePublishAddress, type EngineTlsFiles } from './engine-connection.js';
+import { runningWithEndpoint } from './start-settle.js';
 
 /** Spec labels are matched by this suffix (`io.swapdock.spec-hash`, see labels.ts) unless `specHashLabel` is given. */
 export const SPEC_HASH_LABEL_SUFFIX = 'spec-hash';
@@ -27,32 +30,22 @@ export function specHashLabelKey(labels: Record<string, string>, explicit?: stri
 }
 
 export interface DockerRuntimeOptions {
-  /** `unix:///path` or `tcp://host:port`; default DOCKER_HOST, else the first socket that exists. */
+  /** `unix:///path`, `tcp://host:port` or `ssh://user@host`; default DOCKER_HOST, else the first socket that exists. */
   host?: string;
+  /** Address of the engine's host where ports are published and reached; default see engine-connection.ts. */
+  address?: string;
+  /** PEM files for a TLS-protected TCP engine (read here, at construction). */
+  tls?: EngineTlsFiles;
   log?: Logger;
   /** Label holding the spec hash; default: the spec label whose key ends in `spec-hash`. */
   specHashLabel?: string;
 }
 
 type EngineKind = EngineInfo['kind'];
-// Raw engine JSON: only the fields read here.
-interface RawPortBinding { HostIp?: string; HostPort?: string }
-interface RawInspect {
-  Id: string;
-  Name?: string;
-  State?: { Status?: string; ExitCode?: number; OOMKilled?: boolean };
-  Config?: { Labels?: Record<string, string> | null };
-  HostConfig?: { PortBindings?: Record<string, RawPortBinding[] | null> | null };
-  NetworkSettings?: { Ports?: Record<string, RawPortBinding[] | null> | null };
-}
 interface DockerodeError extends Error { statusCode?: number; code?: string; json?: unknown }
 
 const OK = { 200: true, 201: true, 204: true, 304: true } as const;
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE']);
-const STATES: Record<string, ContainerState> = {
-  created: 'created', configured: 'created', initialized: 'created', running: 'running', paused: 'paused',
-  restarting: 'restarting', removing: 'removing', exited: 'exited', stopped: 'exited', stopping: 'running', dead: 'dead',
-};
 
 /** An engine call that got an HTTP error: the status and the engine's own message. */
 class EngineCallError extends EngineError {
@@ -68,42 +61,23 @@ class EngineCallError extends EngineError {
 const isStatus = (err: unknown, status: number) => err instanceof EngineCallError && err.engineStatus === status;
 const hasText = (err: unknown, text: RegExp) => err instanceof EngineCallError && text.test(err.engineMessage);
 
-function resolveHost(host: string | undefined): { options: Docker.DockerOptions | undefined; target: string } {
-  if (host === undefined && process.env.DOCKER_HOST) {
-    // Let dockerode read DOCKER_HOST itself: it also handles TLS (DOCKER_CERT_PATH) and ssh://.
-    return { options: undefined, target: process.env.DOCKER_HOST };
-  }
-  if (host === undefined) {
-    const xdg = process.env.XDG_RUNTIME_DIR;
-    const candidates = ['/var/run/docker.sock', '/run/podman/podman.sock', ...(xdg ? [path.join(xdg, 'podman/podman.sock')] : [])];
-    host = `unix://${candidates.find((p) => existsSync(p)) ?? candidates[0]}`;
-  }
-  // Dockerode merges DOCKER_HOST defaults under explicit options: override host/socketPath both.
-  if (host.startsWith('unix://')) return { options: { socketPath: host.slice(7), host: undefined }, target: host };
-  const url = URL.canParse(host) ? new URL(host.replace(/^tcp:/, 'http:')) : undefined;
-  if (!url || !/^https?:$/.test(url.protocol)) {
-    throw new EngineError(`The engine host '${host}' is not understood: use unix:///path/to/socket or tcp://host:port.`, 'bad_engine_host');
-  }
-  const https = url.protocol === 'https:';
-  return {
-    options: { host: url.hostname, port: url.port || (https ? 2376 : 2375), protocol: https ? 'https' : 'http', socketPath: undefined },
-    target: host,
-  };
-}
-
 export class DockerRuntime implements ContainerRuntime {
-  /** Where the engine is reached (`unix:///…`, `tcp://…`), for messages. */
+  /** Where the engine is reached (`unix:///…`, `tcp://…`, `ssh://…`), for messages. */
   readonly target: string;
+  /** Where model ports are published on the engine's host and reached from here (IP or name). */
+  readonly address: string;
   private readonly docker: Docker;
   private readonly log?: Logger;
   private readonly specHashLabel?: string;
   private engine?: Promise<{ kind: EngineKind; version: string }>;
+  private publishIp?: Promise<string>;
 
   constructor(opts: DockerRuntimeOptions = {}) {
-    const { options, target } = resolveHost(opts.host);
+    const { dockerOptions, target, address } = engineConnection(opts);
     // Never set dockerode's `version`: Docker 20.10 rejects paths for newer API versions.
-    this.docker = new Docker(options);
+    this.docker = new Docker(dockerOptions);
     this.target = target;
+    this.address = address;
     this.log = opts.log;
     this.specHashLabel = opts.specHashLabel;
   }
@@ -140,6 +114,13 @@ export class DockerRuntime implements ContainerRuntime {
     // Don't cache a failure: the engine may come up later.
     this.engine.catch(() => (this.engine = undefined));
     return this.engine;
+  }
+
+  /** The IP ports are published on (a name in `address` is resolved once; a failure is not kept). */
+  private publishAddress(): Promise<string> {
+    this.publishIp ??= resolvePublishAddress(this.address);
+    this.publishIp.catch(() => (this.publishIp = undefined));
+    return this.publishIp;
   }
 
   async engineInfo(): Promise<EngineInfo> {
@@ -206,8 +187,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   async create(spec: ContainerSpec): Promise<ContainerInfo> {
     const { kind } = await this.engineKind();
+    // Ports are published on the engine host's address (not needed when the spec joins a network).
+    const hostIp = spec.network ? '' : await this.publishAddress();
     try {
-      return await retryUntil(() => this.createOnce(spec, kind), { timeoutMs: 10_000, maxIntervalMs: 200 });
+      return await retryUntil(() => this.createOnce(spec, kind, hostIp), { timeoutMs: 10_000, maxIntervalMs: 200 });
     } catch (err) {
       if (!(err instanceof RetryTimeoutError)) throw err;
       throw new EngineError(`Could not create container '${spec.name}': the name stayed taken for 10 s by a container that cannot be inspected.`);
@@ -215,12 +198,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** The created or reusable container; undefined when the name is taken by one not inspectable yet. */
-  private async createOnce(spec: ContainerSpec, kind: EngineKind): Promise<ContainerInfo | undefined> {
+  private async createOnce(spec: ContainerSpec, kind: EngineKind, hostIp: string): Promise<ContainerInfo | undefined> {
     try {
       // Podman drops DeviceRequests silently; GPUs need its own API with CDI device names.
       const { Id } = spec.gpus && kind === 'podman'
-        ? await this.api<{ Id: string }>('POST', '/v4.0.0/libpod/containers/create', {}, libpodCreateBody(spec), `create ${spec.name}`)
-        : await this.api<{ Id: string }>('POST', '/containers/create', { name: spec.name }, compatCreateBody(spec), `create ${spec.name}`);
+        ? await this.api<{ Id: string }>('POST', '/v4.0.0/libpod/containers/create', {}, libpodCreateBody(spec, hostIp), `create ${spec.name}`)
+        : await this.api<{ Id: string }>('POST', '/containers/create', { name: spec.name }, compatCreateBody(spec, hostIp), `create ${spec.name}`);
       this.log?.debug({ containerId: Id, name: spec.name }, 'Created container');
       return (await this.inspect(Id)) ?? { id: Id, name: spec.name, state: 'created', labels: spec.labels };
     } catch (err) {
@@ -253,14 +236,13 @@ export class DockerRuntime implements ContainerRuntime {
       }
       throw err;
     }
-    const info = await this.inspect(id);
-    if (!info) throw new ContainerNotFoundError(id);
-    return info;
+    // A container that exits at once may read exited, or running without ports: see start-settle.ts.
+    return runningWithEndpoint(id, { inspect: (i) => this.inspect(i), logs: (i, n) => this.logs(i, n) });
   }
 
   async inspect(id: string): Promise<ContainerInfo | undefined> {
     try {
-      return toInfo(await this.api<RawInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, {}, {}, `inspect container ${id}`));
+      return toInfo(await this.api<RawInspect>('GET', `/containers/${encodeURIComponent(id)}/json`, {}, {}, `inspect container ${id}`), this.address);
     } catch (err) {
       if (isStatus(err, 404) || hasText(err, /no such container/i)) return undefined;
       throw err;
@@ -331,51 +313,6 @@ export class DockerRuntime implements ContainerRuntime {
       unreachable: (reason) => new EngineUnavailableError(this.target, reason),
     }, labels, handlers);
   }
-}
-
-/** Non-TTY logs are framed: [stream, 0, 0, 0, size(4 bytes BE)] + payload. */
-function demux(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at + 8 <= buf.length) {
-    const stream = buf[at];
-    if ((stream !== 0 && stream !== 1 && stream !== 2) || buf[at + 1] || buf[at + 2] || buf[at + 3]) {
-      parts.push(buf.subarray(at)); // not framed (TTY): the rest is raw text
-      at = buf.length;
-      break;
-    }
-    const size = buf.readUInt32BE(at + 4);
-    parts.push(buf.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  if (at < buf.length) parts.push(buf.subarray(at));
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function toInfo(raw: RawInspect): ContainerInfo {
-  const name = (raw.Name ?? '').replace(/^\//, '');
-  const { [CONTAINER_PORT_LABEL]: portLabel, ...labels } = raw.Config?.Labels ?? {};
-  const state = STATES[raw.State?.Status ?? ''] ?? 'dead';
-  const info: ContainerInfo = { id: raw.Id, name, state, labels };
-  if (state === 'exited' || state === 'dead') {
-    info.exitCode = raw.State?.ExitCode;
-    info.oomKilled = raw.State?.OOMKilled ?? false;
-  }
-  if (state !== 'running') return info;
-  const port = Number(portLabel) || undefined;
-  // Podman lists exposed-only ports with a null binding: only real bindings mean "published".
-  const wanted = Object.keys(raw.HostConfig?.PortBindings ?? {}).filter((k) => raw.HostConfig?.PortBindings?.[k]?.length);
-  if (port && wanted.length === 0) {
-    info.endpoint = { host: name, port }; // joined a network: reached by name
-  } else {
-    const ports = raw.NetworkSettings?.Ports ?? {};
-    const binding = (ports[port ? `${port}/tcp` : wanted[0] ?? ''] ?? []).find((b) => b.HostPort);
-    if (binding) {
-      const host = !binding.HostIp || binding.HostIp === '0.0.0.0' ? '127.0.0.1' : binding.HostIp;
-      info.endpoint = { host, port: Number(binding.HostPort) };
-    }
-  }
-  return info;
 }
 
 function hasNvidiaCdiSpec(): boolean {

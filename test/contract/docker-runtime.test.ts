@@ -3,10 +3,12 @@ import { test } from 'node:test';
 import { EngineError } from '../../src/errors.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { EngineUnavailableError } from '../../src/runtime/runtime-errors.js';
-import { engineRuntimeUnderTest, networkModeTest, runtimeContract } from './runtime-contract.js';
+import { fastExitTest, networkModeTest } from './engine-only-contract.js';
+import { engineRuntimeUnderTest, runtimeContract } from './runtime-contract.js';
 
 runtimeContract('DockerRuntime contract on Docker', (t) => engineRuntimeUnderTest('docker', t));
 networkModeTest('docker');
+fastExitTest('docker');
 
 test('an unreachable engine is EngineUnavailableError naming where it looked', async () => {
   for (const host of ['unix:///run/swapdock-no-such-engine.sock', 'tcp://127.0.0.1:1']) {

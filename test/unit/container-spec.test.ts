@@ -35,11 +35,11 @@ describe('buildContainerSpec', () => {
     assert.equal(spec('capped').memoryBytes, 64 * 1024 ** 2);
     assert.equal(spec('cpu').memoryBytes, undefined, 'no limit unless configured');
     type Compat = { HostConfig: { Memory?: number } };
-    assert.equal((compatCreateBody(spec('capped')) as Compat).HostConfig.Memory, 64 * 1024 ** 2);
-    assert.equal((compatCreateBody(spec('cpu')) as Compat).HostConfig.Memory, undefined);
+    assert.equal((compatCreateBody(spec('capped'), '127.0.0.1') as Compat).HostConfig.Memory, 64 * 1024 ** 2);
+    assert.equal((compatCreateBody(spec('cpu'), '127.0.0.1') as Compat).HostConfig.Memory, undefined);
     type Libpod = { resource_limits?: { memory?: { limit?: number } } };
-    assert.deepEqual((libpodCreateBody(spec('capped-gpu')) as Libpod).resource_limits, { memory: { limit: 2 * 1024 ** 3 } });
-    assert.equal((libpodCreateBody(spec('gpu-all')) as Libpod).resource_limits, undefined);
+    assert.deepEqual((libpodCreateBody(spec('capped-gpu'), '127.0.0.1') as Libpod).resource_limits, { memory: { limit: 2 * 1024 ** 3 } });
+    assert.equal((libpodCreateBody(spec('gpu-all'), '127.0.0.1') as Libpod).resource_limits, undefined);
     const raised = buildContainerSpec({ ...config.models.get('capped')!, memoryBytes: 128 * 1024 ** 2 }, { instance: 'test', network: '' });
     assert.notEqual(raised.labels[LABEL_SPEC_HASH], spec('capped').labels[LABEL_SPEC_HASH], 'a new limit means a new container');
   });
