@@ -58,7 +58,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config } = options;
   const logTail = options.logTail ?? new LogTail(config.logs.lines);
   const log = options.logTail ? options.log : teeLogger(options.log, logTail, LOG_REDACTION);
-  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, log });
+  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, address: config.engine.address, tls: config.engine.tls, log });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
 
