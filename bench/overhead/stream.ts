@@ -8,7 +8,7 @@ export interface StreamSample {
   chunkDelaysMs: number[];
 }
 
-export function streamOnce(baseUrl: string, agent: Agent, model: string): Promise<StreamSample> {
+export function streamOnce(baseUrl: string, agent: Agent, model: string, headers: Record<string, string> = {}): Promise<StreamSample> {
   const url = new URL(`${baseUrl}/v1/chat/completions`);
   const body = JSON.stringify({
     model, messages: [{ role: 'user', content: 'Count.' }], stream: true,
@@ -20,7 +20,7 @@ export function streamOnce(baseUrl: string, agent: Agent, model: string): Promis
     let pending = '';
     const chunkDelaysMs: number[] = [];
     const req = request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         if (res.statusCode !== 200) return reject(new Error(`stream answered ${res.statusCode}`));
         res.setEncoding('utf8');

@@ -1,4 +1,5 @@
 // wrk: the Lua script (small non-streaming chat completion), one wrk run, parsing its output.
+// Targets carry their headers (the API key) as wrk -H options.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { CLIENT_CPU, pinned } from './cores.js';
@@ -11,6 +12,16 @@ export interface WrkResult {
   requests: number;
   errors: number;
 }
+
+/** What one wrk run requests: a URL, optionally a Lua script (method and body), and headers. */
+export interface WrkTarget {
+  url: string;
+  lua?: string;
+  headers?: Record<string, string>;
+}
+
+/** The non-streaming chat completion of writeLuaScript against a base URL. */
+export const chatTarget = (baseUrl: string, headers: Record<string, string> = {}): WrkTarget => ({ url: `${baseUrl}/v1/chat/completions`, lua: LUA, headers });
 
 export function writeLuaScript(model: string): void {
   const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 });
@@ -37,10 +48,11 @@ export function parseDuration(value: string, unit: string): number {
   }
 }
 
-export function runWrk(baseUrl: string, connections: number, seconds: number): Promise<WrkResult> {
+export function runWrk(target: WrkTarget, connections: number, seconds: number): Promise<WrkResult> {
+  const headers = Object.entries(target.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
   const [cmd, argv] = pinned(
     'wrk',
-    ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', '-s', LUA, `${baseUrl}/v1/chat/completions`],
+    ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', ...headers, ...(target.lua ? ['-s', target.lua] : []), target.url],
     CLIENT_CPU,
   );
   return new Promise((resolve, reject) => {
