@@ -16,6 +16,10 @@ export abstract class SwapdockError extends Error {
   abstract readonly code: string;
   /** Seconds a client should wait before retrying, when that is known. */
   retryAfterSeconds?: number;
+  /** Response headers the error needs (e.g. `www-authenticate` on a 401). */
+  headers?: Record<string, string>;
+  /** Fields beside `error` in an OpenAI-shaped body (e.g. every problem of a rejected config). */
+  details?: Record<string, unknown>;
 }
 
 export class BadRequestError extends SwapdockError {
@@ -200,4 +204,14 @@ export class CrashLoopError extends SwapdockError {
 /** `1.5 s`, `30 s`: a limit in a message. */
 function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** The backend broke off a response after its head went out: the answer is incomplete. */
+export class UpstreamStreamBrokenError extends SwapdockError {
+  readonly status = 502;
+  readonly type = 'upstream_error';
+  readonly code = 'upstream_stream_broken';
+  constructor(model: string, cause: unknown) {
+    super(`The backend of model '${model}' broke off the stream: ${errorMessage(cause)}. The answer is incomplete; retry the request.`);
+  }
 }

@@ -1,11 +1,11 @@
-// The admin API (JSON): model states, load and unload. Model ids may contain '/', so the id is
-// everything between /api/models/ and the final /load or /unload.
-import { Hono } from 'hono';
+// The admin API (JSON): model states, load and unload, config reload.
+import type { Handler } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
 import type { ReloadSummary } from '../scheduler/config-changes.js';
 import { RouteNotFoundError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { AppEnv } from './create-app.js';
+import type { AppEnv } from './app-env.js';
+import { InvalidConfigError } from './http-errors.js';
 import { redactedEnv } from '../config/redact.js';
 
 export interface ReloadOutcome {
@@ -15,43 +15,47 @@ export interface ReloadOutcome {
   issues?: { path: string; line?: number; message: string }[];
 }
 
-export function adminRoutes(deps: { scheduler: Scheduler; reload?: () => Promise<ReloadOutcome> }): Hono<AppEnv> {
-  const api = new Hono<AppEnv>();
+export interface AdminDeps {
+  scheduler: Scheduler;
+  reload?: () => Promise<ReloadOutcome>;
+}
 
-  api.get('/models', (c) => c.json(describeModels(deps.scheduler.currentConfig, deps.scheduler)));
+/** The admin API's handlers; routes.ts says where each one is served. */
+export function adminHandlers(deps: AdminDeps) {
+  return {
+    /** GET /api/models */
+    listModels: ((c) => c.json(describeModels(deps.scheduler.currentConfig, deps.scheduler))) as Handler<AppEnv>,
 
-  api.post('/reload', async function reloadConfig(c) {
-    if (!deps.reload) throw new RouteNotFoundError('POST', c.req.path);
-    const outcome = await deps.reload();
-    if (outcome.reloaded) return c.json(outcome);
-    const message = `The config was not reloaded; the running config stays in force. Problems: ${outcome.issues!.map((i) => `${i.path || '(top level)'}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`).join('; ')}`;
-    return c.json({ error: { message, type: 'invalid_request_error', code: 'invalid_config' }, issues: outcome.issues }, 400);
-  });
+    /** POST /api/reload */
+    reloadConfig: async function reloadConfig(c) {
+      if (!deps.reload) throw new RouteNotFoundError('POST', c.req.path);
+      const outcome = await deps.reload();
+      if (!outcome.reloaded) throw new InvalidConfigError(outcome.issues ?? []);
+      return c.json(outcome);
+    } as Handler<AppEnv>,
 
-  api.post('/models/unload', async function unloadAll(c) {
-    const force = c.req.query('force') === 'true';
-    await deps.scheduler.unloadAll({ force });
-    return c.json({ unloaded: true, models: deps.scheduler.snapshot().map((s) => ({ id: s.id, status: s.status })) });
-  });
+    /** POST /api/models/unload */
+    unloadAll: async function unloadAll(c) {
+      await deps.scheduler.unloadAll({ force: c.req.query('force') === 'true' });
+      return c.json({ unloaded: true, models: deps.scheduler.snapshot().map((s) => ({ id: s.id, status: s.status })) });
+    } as Handler<AppEnv>,
 
-  api.post('/models/*', async function loadOrUnload(c) {
-    const raw = c.req.path.slice('/api/models/'.length);
-    let rest: string;
-    try {
-      rest = decodeURIComponent(raw);
-    } catch {
-      rest = raw; // a malformed escape is no model id: the lookup below says so
-    }
-    const match = /^(.+)\/(load|unload)$/.exec(rest);
-    if (!match) throw new RouteNotFoundError('POST', c.req.path);
-    const [, id, action] = match as unknown as [string, string, 'load' | 'unload'];
-    const started = Date.now();
-    if (action === 'load') await deps.scheduler.load(id!, c.req.raw.signal);
-    else await deps.scheduler.unload(id!, { force: c.req.query('force') === 'true' });
-    return c.json({ model: id, action, status: deps.scheduler.snapshotOf(id!)!.status, durationMs: Date.now() - started });
-  });
+    /** POST /api/models/{id}/load; ids may contain '/'. */
+    loadModel: async function loadModel(c) {
+      const id = c.req.param('id')!;
+      const started = Date.now();
+      await deps.scheduler.load(id, c.var.tracked.abort.signal);
+      return c.json({ model: id, action: 'load', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
+    } as Handler<AppEnv>,
 
-  return api;
+    /** POST /api/models/{id}/unload[?force=true] */
+    unloadModel: async function unloadModel(c) {
+      const id = c.req.param('id')!;
+      const started = Date.now();
+      await deps.scheduler.unload(id, { force: c.req.query('force') === 'true' });
+      return c.json({ model: id, action: 'unload', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
+    } as Handler<AppEnv>,
+  };
 }
 
 export function describeModels(config: SwapdockConfig, scheduler: Scheduler) {

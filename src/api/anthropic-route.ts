@@ -4,23 +4,21 @@
 // stream) is translated back as it arrives (anthropic-sink.ts). Both go through
 // InferenceProxy.forward(), so queueing, loading heartbeats, leases, aliases, upstreamModel and
 // params apply as for any inference request. Errors are always Anthropic-shaped.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Handler } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/schema.js';
 import { BadRequestError, errorMessage } from '../errors.js';
+import type { AppEnv } from './app-env.js';
+import { attachSink } from './proxied.js';
 import { parseJsonBody, type InferenceProxy, type JsonBody, type UpstreamControl, type UpstreamSink } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import { checkAnthropicRequest, renderedText, toOpenAIChat, wantsThinking } from '../proxy/anthropic/translate-request.js';
 import { logDroppedOnce } from '../proxy/anthropic/dropped-log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { AnthropicSink } from './anthropic-sink.js';
-import { renderError } from './error-response.js';
 import { readNodeBody } from './read-body.js';
-import { trackProxiedRequest } from './request-log.js';
-
-export const MESSAGES_PATH = '/v1/messages';
-export const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
-export const ANTHROPIC_PATHS: readonly string[] = [MESSAGES_PATH, COUNT_TOKENS_PATH];
 
 export interface AnthropicRouteDeps {
   proxy: InferenceProxy;
@@ -34,40 +32,47 @@ export interface AnthropicRouteDeps {
 /** How long count_tokens waits for a backend's /tokenize before it estimates instead. */
 const TOKENIZE_TIMEOUT_MS = 5000;
 
-export async function handleAnthropic(req: IncomingMessage, res: ServerResponse, path: string, deps: AnthropicRouteDeps): Promise<void> {
-  const tracked = trackProxiedRequest(req, res, deps.log, deps.scheduler.events);
-  const { requestId, abort } = tracked;
-  let sink: AnthropicSink | undefined;
-  try {
+/** POST /v1/messages. */
+export function messagesHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
+  return async function forwardMessages(c) {
+    const req = c.env.incoming;
+    const tracked = c.var.tracked;
     const raw = await readNodeBody(req, deps.maxBodyBytes());
     const body = parseJsonBody(raw, '"model", "max_tokens" and "messages"');
     const { model } = deps.resolver.resolveForRequest(body.model);
-    deps.proxy.checkAccess(req.headers, model); // 403 for a model the API key may not use (count_tokens too)
+    deps.proxy.checkAccess(req.headers, model); // 403 for a model the API key may not use
     tracked.model = model.id;
-    if (path === COUNT_TOKENS_PATH) return await countTokens(req, res, raw, body, model, requestId, abort.signal, deps);
     const request = checkAnthropicRequest(body, { requireMaxTokens: true });
     const passthrough = model.api !== 'openai';
-    sink = new AnthropicSink(res, requestId, { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) }, tracked.meter);
-    tracked.sink = sink;
-    const onStreamWait = (m: ModelConfig) => sink!.beginWaiting(m, deps.heartbeatMs());
+    const options = { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) } as const;
+    const sink = attachSink(tracked, new AnthropicSink(c.env.outgoing!, tracked.requestId, options, tracked.meter), deps.log);
+    const onStreamWait = (m: ModelConfig) => sink.beginWaiting(m, deps.heartbeatMs());
+    const signal = tracked.abort.signal;
     if (passthrough) {
-      await deps.proxy.forward({ method: 'POST', path: req.url ?? path, headers: req.headers, body: raw, parsed: body, signal: abort.signal, onStreamWait }, sink);
+      await deps.proxy.forward({ method: 'POST', path: req.url ?? '/v1/messages', headers: req.headers, body: raw, parsed: body, signal, onStreamWait }, sink);
     } else {
       const chat = toOpenAIChat(request, model.id, (what) => logDroppedOnce(deps.log, what)) as JsonBody; // names model.id
       const translated = Buffer.from(stringifyTranslated(chat));
-      await deps.proxy.forward({ method: 'POST', path: '/v1/chat/completions', headers: translationHeaders(req), body: translated, parsed: chat, signal: abort.signal, onStreamWait }, sink);
+      await deps.proxy.forward({ method: 'POST', path: '/v1/chat/completions', headers: translationHeaders(req), body: translated, parsed: chat, signal, onStreamWait }, sink);
     }
-  } catch (err) {
-    if (abort.signal.aborted) return; // nobody left to tell
-    if (sink?.answeredEarly) {
-      deps.log.warn({ requestId, err: errorMessage(err) }, 'Request failed after its stream began; sent as an error event');
-      return sink.failEarly(err);
-    }
-    if (res.headersSent) return;
-    const rendered = renderError(deps.proxy.hideUnusable(err, req.headers), 'anthropic');
-    if (rendered.status >= 500) deps.log.warn({ requestId, err: errorMessage(err) }, 'Request failed');
-    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
-  }
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+/** POST /v1/messages/count_tokens. */
+export function countTokensHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
+  return async function countMessageTokens(c) {
+    const req = c.env.incoming;
+    const tracked = c.var.tracked;
+    const raw = await readNodeBody(req, deps.maxBodyBytes());
+    const body = parseJsonBody(raw, '"model" and "messages"');
+    const { model } = deps.resolver.resolveForRequest(body.model);
+    deps.proxy.checkAccess(req.headers, model); // count_tokens too
+    tracked.model = model.id;
+    const count = await countTokens(req, raw, body, model, tracked.abort.signal, deps);
+    c.header('x-request-id', tracked.requestId);
+    return 'raw' in count ? c.body(count.raw, count.status, { 'content-type': 'application/json' }) : c.json({ input_tokens: count.tokens });
+  };
 }
 
 /** JSON.stringify recurses: a body nested thousands of levels deep is the client's error, not ours. */
@@ -94,16 +99,13 @@ function translationHeaders(req: IncomingMessage): IncomingMessage['headers'] {
  * asked through its /tokenize (llama.cpp, vLLM); otherwise — or if that fails — the answer is an
  * estimate of one token per four characters of the rendered request.
  */
-async function countTokens(req: IncomingMessage, res: ServerResponse, raw: Buffer, body: Record<string, unknown>, model: ModelConfig, requestId: string, signal: AbortSignal, deps: AnthropicRouteDeps): Promise<void> {
+async function countTokens(req: IncomingMessage, raw: Buffer, body: Record<string, unknown>, model: ModelConfig, signal: AbortSignal, deps: AnthropicRouteDeps): Promise<{ raw: string; status: 200 } | { tokens: number }> {
   const request = checkAnthropicRequest(body);
   const ready = deps.scheduler.snapshotOf(model.id)?.status === 'ready';
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(TOKENIZE_TIMEOUT_MS)]);
   if (ready && model.api !== 'openai') {
-    const answer = await collect(deps.proxy, { path: req.url ?? COUNT_TOKENS_PATH, headers: req.headers, body: raw, signal: timeout }).catch(() => undefined);
-    if (answer && answer.statusCode < 300) {
-      res.writeHead(answer.statusCode, { 'content-type': 'application/json', 'x-request-id': requestId }).end(answer.body);
-      return;
-    }
+    const answer = await collect(deps.proxy, { path: req.url ?? '/v1/messages/count_tokens', headers: req.headers, body: raw, signal: timeout }).catch(() => undefined);
+    if (answer && answer.statusCode < 300) return { raw: answer.body, status: 200 };
   }
   const text = renderedText(request);
   let count: number | undefined;
@@ -112,9 +114,7 @@ async function countTokens(req: IncomingMessage, res: ServerResponse, raw: Buffe
     const answer = await collect(deps.proxy, { path: '/tokenize', headers: translationHeaders(req), body: payload, signal: timeout }).catch(() => undefined);
     count = answer && answer.statusCode < 300 ? tokenCountOf(answer.body) : undefined;
   }
-  count ??= estimateTokens(text);
-  const json = JSON.stringify({ input_tokens: count });
-  res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId }).end(json);
+  return { tokens: count ?? estimateTokens(text) };
 }
 
 /** An estimate, not a count: about four characters per token for English text and code. */

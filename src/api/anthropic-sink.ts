@@ -6,16 +6,15 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ServerResponse } from 'node:http';
 import type { ModelConfig } from '../config/schema.js';
-import { UpstreamError, errorMessage } from '../errors.js';
+import { UpstreamError, UpstreamStreamBrokenError, errorMessage } from '../errors.js';
 import type { UpstreamControl } from '../proxy/inference-proxy.js';
-import { ResponseSinkBase } from '../proxy/response-sink-base.js';
+import { ResponseSinkBase } from './response-sink-base.js';
 import type { ResponseMeter } from '../proxy/response-meter.js';
-import { isEventStream } from '../proxy/stream-errors.js';
-import { sendEarlySseHead, type EarlySseHead } from '../proxy/early-sse-head.js';
-import { renderError } from './error-response.js';
+import { isEventStream } from '../proxy/event-stream.js';
+import { sendEarlySseHead } from './early-sse-head.js';
 import { UpstreamStatusError } from '../proxy/anthropic/anthropic-errors.js';
 import { toAnthropicMessage, upstreamErrorMessage, type AnthropicMessage } from '../proxy/anthropic/translate-response.js';
-import { AnthropicStreamTranslator, sse, sseError } from '../proxy/anthropic/translate-stream.js';
+import { AnthropicStreamTranslator, sse } from '../proxy/anthropic/translate-stream.js';
 
 export interface AnthropicSinkOptions {
   mode: 'passthrough' | 'translate';
@@ -30,9 +29,7 @@ const SSE_HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-cac
 const PING = sse('ping', { type: 'ping' });
 
 export class AnthropicSink extends ResponseSinkBase {
-  private heartbeat: EarlySseHead | undefined;
-  /** Our own SSE head went out while the request waited for its model. */
-  private early = false;
+  protected readonly dialect = 'anthropic';
   /** A body that is converted as a whole at the end (JSON answers, errors). */
   private collected: { statusCode: number; chunks: Buffer[] } | undefined;
   private stream: { translator: AnthropicStreamTranslator; decoder: StringDecoder } | undefined;
@@ -50,25 +47,19 @@ export class AnthropicSink extends ResponseSinkBase {
   beginWaiting(model: ModelConfig, heartbeatMs: number): void {
     if (this.res.headersSent) return;
     this.modelId = model.id;
-    this.early = this.sse = true;
-    this.heartbeat = sendEarlySseHead(this.res, this.requestId, model.id, heartbeatMs, () => PING, PING);
+    this.sse = true;
+    this.waiting = sendEarlySseHead(this.res, this.requestId, model.id, heartbeatMs, () => PING, PING);
   }
 
-  get answeredEarly(): boolean {
-    return this.early;
-  }
-
-  /** Ends an early-answered stream with an Anthropic error event (a failed load, a full queue…). */
-  failEarly(err: unknown): void {
-    this.heartbeat?.stop();
-    const { error } = JSON.parse(renderError(err, 'anthropic').body) as { error: { type: string; message: string } };
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseError(error.type, error.message));
+  /** Our own SSE head went out while the request waited for its model. */
+  private get early(): boolean {
+    return this.waiting !== undefined;
   }
 
   onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void {
     this.control = control;
     this.modelId = model.id;
-    this.heartbeat?.stop();
+    this.waiting?.stop();
     const upstreamSse = isEventStream(headers);
     if (statusCode >= 400 || !upstreamSse) {
       // Errors become Anthropic errors; a translated JSON answer becomes a Message: both at the end.
@@ -104,13 +95,13 @@ export class AnthropicSink extends ResponseSinkBase {
       // Only after an early SSE head: the backend answered a whole Message; send it as the events that build it.
       const message = parseJson(body) as AnthropicMessage | undefined;
       if (message?.type === 'message' && Array.isArray(message.content)) return void this.res.end(messageAsEvents(message));
-      return this.endWith(renderError(new UpstreamError(this.modelId!, `it answered a stream request with neither a stream nor a Message (${body.slice(0, 200)})`), 'anthropic'));
+      return this.fail(new UpstreamError(this.modelId!, `it answered a stream request with neither a stream nor a Message (${body.slice(0, 200)})`));
     }
     let message;
     try {
       message = toAnthropicMessage(JSON.parse(body) as Record<string, unknown>, this.options.requestedModel, this.options.stopSequences, this.options.thinking);
     } catch (err) {
-      return this.endWith(renderError(new UpstreamError(this.modelId!, `its answer is not JSON (${errorMessage(err)}): ${body.slice(0, 200)}`), 'anthropic'));
+      return this.fail(new UpstreamError(this.modelId!, `its answer is not JSON (${errorMessage(err)}): ${body.slice(0, 200)}`));
     }
     if (this.early) return void this.res.end(messageAsEvents(message));
     const json = JSON.stringify(message);
@@ -118,24 +109,16 @@ export class AnthropicSink extends ResponseSinkBase {
   }
 
   onBroken(err: Error): void {
-    if (this.sse && !this.res.writableEnded && !this.res.destroyed) {
-      this.res.end(sseError('api_error', `The backend of model '${this.modelId}' broke off the stream: ${errorMessage(err)}. The answer is incomplete; retry the request.`));
-    } else this.res.destroy(err);
+    this.fail(new UpstreamStreamBrokenError(this.modelId!, err));
   }
 
   /** An upstream error with its status; an Anthropic-shaped body from a native backend passes as it is. */
   private endWithError(statusCode: number, body: string): void {
-    if (this.options.mode === 'passthrough' && isAnthropicError(body)) return this.endWith({ status: statusCode, body });
-    this.endWith(renderError(new UpstreamStatusError(statusCode, this.modelId ?? this.options.requestedModel, upstreamErrorMessage(body)), 'anthropic'));
-  }
-
-  /** An Anthropic error body: as the response, or as the last event after an early SSE head. */
-  private endWith(rendered: { status: number; body: string }): void {
-    if (this.early) {
-      const { error } = JSON.parse(rendered.body) as { error: { type: string; message: string } };
-      return void this.res.end(sseError(error.type, error.message));
-    }
-    this.res.writeHead(rendered.status, { 'content-type': 'application/json', 'x-request-id': this.requestId }).end(rendered.body);
+    const error = new UpstreamStatusError(statusCode, this.modelId ?? this.options.requestedModel, upstreamErrorMessage(body));
+    if (this.options.mode !== 'passthrough' || !isAnthropicError(body)) return this.fail(error);
+    // The backend's own Anthropic error: its body as the response, or as the last event after an early SSE head.
+    if (this.early) return void this.res.end(`event: error\ndata: ${body.replace(/\n/g, '')}\n\n`);
+    this.res.writeHead(statusCode, { 'content-type': 'application/json', 'x-request-id': this.requestId }).end(body);
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
 import { SwapdockError } from '../errors.js';
+import type { Access } from './app-env.js';
 
 /** The cookie the web UI's login page sets; accepted on admin routes only. */
 export const KEY_COOKIE = 'swapdock_key';
@@ -20,12 +21,12 @@ export interface ApiKey {
 /** The headers a key can come in (a subset of Node's IncomingHttpHeaders). */
 export type KeyHeaders = Pick<IncomingHttpHeaders, 'authorization' | 'cookie'> & { 'x-api-key'?: string | string[] };
 
-export type RouteAccess = 'open' | 'client' | 'admin';
 
 /** No key, or a key that matches none in auth.keys: 401. */
 export class UnauthorizedError extends SwapdockError {
   readonly status = 401;
   readonly type = 'invalid_request_error';
+  override readonly headers = { 'www-authenticate': 'Bearer realm="swapdock"' };
   constructor(readonly code: 'missing_api_key' | 'invalid_api_key') {
     super(
       code === 'missing_api_key'
@@ -155,54 +156,14 @@ function cookieValue(header: string, name: string): string | undefined {
   return undefined;
 }
 
-/**
- * What a path needs: nothing (/health, the login page), an admin key (/api, /ui, /metrics unless
- * public), or any valid key (everything else, unknown routes included). `path` is the decoded,
- * normalised path (canonicalPath); the match ignores case and repeated slashes, erring towards admin.
- */
-export function routeAccess(path: string, metricsPublic: boolean): RouteAccess {
-  const p = path.toLowerCase().replace(/\/{2,}/g, '/');
-  if (p === '/health' || p === '/ui/login') return 'open';
-  if (startsWithSegment(p, '/api') || startsWithSegment(p, '/ui')) return 'admin';
-  if (startsWithSegment(p, '/metrics')) return metricsPublic ? 'open' : 'admin';
-  return 'client';
-}
 
-function startsWithSegment(path: string, prefix: string): boolean {
-  return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/' || path[prefix.length] === '.');
-}
-
-/**
- * The path as the router sees it: dot segments resolved (as WHATWG URL does), percent-escapes
- * decoded, an absolute-form target reduced to its path, the query dropped.
- */
-export function canonicalPath(url: string): string {
-  let pathname: string;
-  try {
-    pathname = url.startsWith('/') ? new URL(`http://localhost${url}`).pathname : new URL(url).pathname;
-  } catch {
-    pathname = url.split('?')[0]!;
-  }
-  if (!pathname.includes('%')) return pathname;
-  try {
-    return decodeURIComponent(pathname);
-  } catch {
-    return pathname.replace(/(?:%[0-9A-Fa-f]{2})+/g, (m) => {
-      try {
-        return decodeURIComponent(m);
-      } catch {
-        return m;
-      }
-    });
-  }
-}
 
 /**
  * Checks a request against the keys: returns the key (undefined when none are configured) or
  * throws 401 (no or unknown key) / 403 (an admin route with a non-admin key).
  */
-export function authorize(ring: KeyRing, headers: KeyHeaders, access: RouteAccess, path: string): ApiKey | undefined {
-  if (ring.open || access === 'open') return undefined;
+export function authorize(ring: KeyRing, headers: KeyHeaders, access: Access, path: string): ApiKey | undefined {
+  if (ring.open || access === 'public') return undefined;
   const presented = presentedKey(headers, access === 'admin');
   if (presented === undefined) throw new UnauthorizedError('missing_api_key');
   const key = ring.match(presented);

@@ -1,10 +1,11 @@
 // CORS (cors.origins): off by default. With origins listed, a browser page from one of them may
 // call swapdock: preflights (OPTIONS) are answered here, before the key check (browsers send no
 // credentials on a preflight), and every response to an allowed origin carries
-// access-control-allow-origin. Runs in the Node listener, so the fast path gets it too; a request
+// access-control-allow-origin. Runs as middleware on every route (middleware.ts); a request
 // without an Origin header costs nothing beyond reading that header.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SwapdockConfig } from '../config/schema.js';
+import { OriginNotAllowedError } from './http-errors.js';
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 /** What the OpenAI and Anthropic clients send; a preflight's own list is allowed on top. */
@@ -36,7 +37,8 @@ function normalizeOrigin(origin: string): string {
 
 /**
  * Adds CORS headers for a request from `origin`; answers a preflight itself. Returns true when the
- * response was sent (a preflight), false when the request goes on.
+ * response was sent (a preflight), false when the request goes on; throws OriginNotAllowedError
+ * for a preflight from an origin that is not allowed.
  */
 export function applyCors(req: IncomingMessage, res: ServerResponse, config: Pick<SwapdockConfig, 'cors'>, origin: string): boolean {
   const policy = policyFor(config);
@@ -45,15 +47,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, config: Pic
   const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
   if (!allowed) {
     if (!preflight) return false; // no CORS headers: the browser keeps the response from the page
-    const body = JSON.stringify({
-      error: {
-        message: `The origin ${origin} may not call swapdock from a browser. Add it to cors.origins in the config.`,
-        type: 'invalid_request_error',
-        code: 'origin_not_allowed',
-      },
-    });
-    res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), vary: 'Origin' }).end(body);
-    return true;
+    throw new OriginNotAllowedError(origin);
   }
   const allowOrigin = policy.any ? '*' : origin;
   if (preflight) {

@@ -1,42 +1,36 @@
-// The one place errors become HTTP responses: OpenAI's `{"error":{message,type,code}}`, or
-// Anthropic's `{"type":"error","error":{type,message}}` on Anthropic routes. Never HTML, never a bare string.
-import { SwapdockError } from '../errors.js';
+// Sends an error on a Node response, the same way on every route: the body comes from the one
+// renderer (src/error-render.ts), 5xx are logged here, once.
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import { renderError, renderErrorEvent, type ErrorDialect } from '../error-render.js';
 
-export type ErrorDialect = 'openai' | 'anthropic';
+export { renderError, renderErrorEvent, renderRawResponse, type ErrorDialect, type RenderedError } from '../error-render.js';
 
-export interface RenderedError {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
+export interface SendErrorContext {
+  dialect: ErrorDialect;
+  requestId?: string;
+  log?: Logger;
+  /** The response under way is an SSE stream: the error goes as its last event. */
+  sse?: boolean;
 }
 
-const ANTHROPIC_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  429: 'rate_limit_error',
-  500: 'api_error',
-  502: 'api_error',
-  503: 'overloaded_error',
-};
-
-export function renderError(err: unknown, dialect: ErrorDialect = 'openai'): RenderedError {
-  const known = err instanceof SwapdockError;
-  const status = known ? err.status : 500;
-  const message = known ? err.message : 'swapdock hit an internal error; the details are in its log. Retry, and report it if it repeats.';
-  const type = known ? err.type : 'server_error';
-  const code = known ? err.code : 'internal_error';
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (known && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(err.retryAfterSeconds));
-  const payload =
-    dialect === 'anthropic'
-      ? { type: 'error', error: { type: ANTHROPIC_TYPES[status] ?? 'api_error', message } }
-      : { error: { message, type, code } };
-  return { status, headers, body: JSON.stringify(payload) };
-}
-
-export function dialectForPath(path: string): ErrorDialect {
-  return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+/**
+ * Answers `res` with `err`: a JSON error while nothing was sent; the error event when an SSE
+ * stream is under way; otherwise (a body half sent) the connection is cut, so the client sees an
+ * incomplete answer rather than a silently short one. 5xx are logged, once, here.
+ */
+export function sendError(res: ServerResponse, err: unknown, context: SendErrorContext): void {
+  if (res.writableEnded || res.destroyed) return;
+  const rendered = renderError(err, context.dialect);
+  if (rendered.status >= 500) context.log?.warn({ requestId: context.requestId, status: rendered.status, err: errorMessage(err) }, `Request failed: ${errorMessage(err)}`);
+  if (!res.headersSent) {
+    if (context.requestId) rendered.headers['x-request-id'] = context.requestId;
+    rendered.headers['content-length'] = String(Buffer.byteLength(rendered.body));
+    res.writeHead(rendered.status, rendered.headers).end(rendered.body);
+  } else if (context.sse) {
+    res.end(renderErrorEvent(err, context.dialect));
+  } else {
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
 }

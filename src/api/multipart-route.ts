@@ -4,28 +4,26 @@
 // bytes read so far are replayed and the rest of the upload is piped through, never buffered whole.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Handler } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 import type { InferenceProxy } from '../proxy/inference-proxy.js';
-import type { Scheduler } from '../scheduler/scheduler.js';
 import { upstreamNameOf, type ModelResolver } from '../proxy/model-resolver.js';
 import { MultipartModelFinder, multipartBoundary, type FoundModel } from '../proxy/multipart-model.js';
-import { renderError } from './error-response.js';
-import { beginProxiedRequest } from './request-log.js';
-
-/** POST routes whose body is multipart/form-data with a `model` field. */
-export const MULTIPART_PATHS = ['/v1/audio/transcriptions', '/v1/audio/translations', '/v1/images/edits', '/v1/images/variations'] as const;
+import type { AppEnv } from './app-env.js';
+import { NodeResponseSink } from './node-response.js';
+import { attachSink } from './proxied.js';
 
 const DEFAULT_SPOOL_THRESHOLD = 1024 * 1024;
 
 export interface MultipartRouteDeps {
   proxy: InferenceProxy;
   resolver: ModelResolver;
-  scheduler: Scheduler;
   log: Logger;
   /** limits.maxBody of the config in force. */
   maxBodyBytes: () => number;
@@ -33,38 +31,41 @@ export interface MultipartRouteDeps {
   spoolThresholdBytes?: number;
 }
 
-export async function forwardMultipart(req: IncomingMessage, res: ServerResponse, deps: MultipartRouteDeps): Promise<void> {
-  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log, deps.scheduler.events);
-  const prefix = new UploadPrefix(deps.spoolThresholdBytes ?? DEFAULT_SPOOL_THRESHOLD);
-  res.once('close', () => prefix.discard());
-  const limit = deps.maxBodyBytes();
-  let overLimit = false;
-  try {
-    const boundary = multipartBoundary(req.headers['content-type']);
-    if (!boundary) {
-      throw new BadRequestError(`${req.url?.split('?')[0]} takes multipart/form-data with a boundary (a file and a "model" field), not '${req.headers['content-type'] ?? 'no content type'}'.`, 'not_multipart');
+export function multipartHandler(deps: MultipartRouteDeps): Handler<AppEnv> {
+  return async function forwardMultipart(c) {
+    const req = c.env.incoming;
+    const res = c.env.outgoing!;
+    const tracked = c.var.tracked;
+    const sink = attachSink(tracked, new NodeResponseSink(res, tracked.requestId, tracked.meter), deps.log);
+    const prefix = new UploadPrefix(deps.spoolThresholdBytes ?? DEFAULT_SPOOL_THRESHOLD);
+    res.once('close', () => prefix.discard());
+    const limit = deps.maxBodyBytes();
+    let overLimit = false;
+    try {
+      const boundary = multipartBoundary(req.headers['content-type']);
+      if (!boundary) {
+        throw new BadRequestError(`${req.url?.split('?')[0]} takes multipart/form-data with a boundary (a file and a "model" field), not '${req.headers['content-type'] ?? 'no content type'}'.`, 'not_multipart');
+      }
+      if (Number(req.headers['content-length']) > limit) throw new PayloadTooLargeError(limit);
+      const found = await readUntilModel(req, new MultipartModelFinder(boundary), prefix, limit);
+      await prefix.finish();
+      const { model, viaFallback } = deps.resolver.resolveForRequest(found.value);
+      if (viaFallback) deps.log.info({ requested: found.value, model: model.id }, `No model '${found.value}' is configured: serving it with the fallback '${model.id}'`);
+      const upstreamName = upstreamNameOf(model);
+      const replacement = upstreamName === found.value ? undefined : Buffer.from(upstreamName);
+      const headers: IncomingHttpHeaders = { ...req.headers };
+      delete headers.expect; // answered here (100-continue); undici refuses to send it
+      if (replacement && headers['content-length'] !== undefined) {
+        headers['content-length'] = String(Number(headers['content-length']) + replacement.length - (found.end - found.start));
+      }
+      const body = Readable.from(replay(prefix, req, found, replacement, limit, () => (overLimit = true)), { objectMode: false });
+      await deps.proxy.passthrough(model, { method: 'POST', path: req.url ?? '/', headers, body, signal: tracked.abort.signal }, sink);
+    } catch (err) {
+      if (!req.readableEnded) req.resume(); // drain the rest of the upload so the client reads the answer
+      throw overLimit ? new PayloadTooLargeError(limit) : err;
     }
-    if (Number(req.headers['content-length']) > limit) throw new PayloadTooLargeError(limit);
-    const found = await readUntilModel(req, new MultipartModelFinder(boundary), prefix, limit);
-    await prefix.finish();
-    const { model, viaFallback } = deps.resolver.resolveForRequest(found.value);
-    if (viaFallback) deps.log.info({ requested: found.value, model: model.id }, `No model '${found.value}' is configured: serving it with the fallback '${model.id}'`);
-    const upstreamName = upstreamNameOf(model);
-    const replacement = upstreamName === found.value ? undefined : Buffer.from(upstreamName);
-    const headers: IncomingHttpHeaders = { ...req.headers };
-    delete headers.expect; // answered here (100-continue); undici refuses to send it
-    if (replacement && headers['content-length'] !== undefined) {
-      headers['content-length'] = String(Number(headers['content-length']) + replacement.length - (found.end - found.start));
-    }
-    const body = Readable.from(replay(prefix, req, found, replacement, limit, () => (overLimit = true)), { objectMode: false });
-    await deps.proxy.passthrough(model, { method: 'POST', path: req.url ?? '/', headers, body, signal: abort.signal }, sink);
-  } catch (err) {
-    if (abort.signal.aborted || res.headersSent) return;
-    const rendered = renderError(overLimit ? new PayloadTooLargeError(limit) : deps.proxy.hideUnusable(err, req.headers), 'openai');
-    if (rendered.status >= 500) deps.log.warn({ requestId, err: (err as Error).message }, 'Multipart request failed');
-    if (!req.readableEnded) req.resume(); // drain the rest of the upload so the client reads the answer
-    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
-  }
+    return RESPONSE_ALREADY_SENT;
+  };
 }
 
 /** Reads the request until the finder has the model field; the bytes read go to `prefix`. Leaves the request paused. */

@@ -1,93 +1,79 @@
-// The Node request listener. Inference POSTs take a direct path — raw Node request in, upstream
-// response written out chunk by chunk as undici parses it (NodeResponseSink) — because building a
-// WHATWG Request/Response per call costs several times the proxy's whole latency budget
-// (measured with `npm run bench`). Everything else goes through Hono.
+// The Node server's listeners. Every request — plain or an HTTP upgrade — has its target made
+// canonical (request-target.ts) and then goes to the one app (create-app.ts): one routing table,
+// one middleware chain. Proxied routes write straight into the Node response (no WHATWG
+// Request/Response per call: @hono/node-server builds a lightweight request only when asked).
+// A request Node's own parser refuses gets the same JSON errors ('clientError').
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { Logger } from 'pino';
-import type { InferenceProxy } from '../proxy/inference-proxy.js';
-import type { AppEnv } from './create-app.js';
-import { INFERENCE_PATHS } from './create-app.js';
-import { renderError } from './error-response.js';
-import { ANTHROPIC_PATHS, handleAnthropic } from './anthropic-route.js';
-import { readNodeBody } from './read-body.js';
-import { UPSTREAM_PREFIX, forwardUpstream, type UpstreamRouteDeps } from './upstream-route.js';
-import { beginProxiedRequest } from './request-log.js';
-import { MULTIPART_PATHS, forwardMultipart } from './multipart-route.js';
-import { PROPS_PATH, forwardProps } from './props-route.js';
-import { admitRequest } from './auth-gate.js';
-import { applyCors } from './cors.js';
-import { unusableRequestTarget } from './client-error.js';
-import type { ModelConfig } from '../config/schema.js';
-
-export interface NodeListenerDeps extends UpstreamRouteDeps {
-  proxy: InferenceProxy;
-  log: Logger;
-  /** Interval of SSE comments to a streaming request waiting for its model (queue.heartbeat). */
-  heartbeatMs: () => number;
-  /** limits.maxBody of the config in force. */
-  maxBodyBytes: () => number;
-}
+import type { AppEnv } from './app-env.js';
+import { renderError, renderRawResponse, sendError } from './error-response.js';
+import { InvalidRequestTargetError, MalformedRequestError } from './http-errors.js';
+import { canonicalTarget } from './request-target.js';
+import { routeHeadAsGet } from './request-method.js';
+import { dialectOfTarget } from './routes.js';
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-export function createNodeListener(app: Hono<AppEnv>, deps: NodeListenerDeps): NodeListener {
-  const viaHono = getRequestListener(app.fetch, { errorHandler: unusableRequestTarget });
-  const fastPaths = new Set<string>(INFERENCE_PATHS);
-  const multipartPaths = new Set<string>(MULTIPART_PATHS);
-  const anthropicPaths = new Set<string>(ANTHROPIC_PATHS);
+/** `createServer(createNodeListener(app))`. */
+export function createNodeListener(app: Hono<AppEnv>): NodeListener {
+  const viaApp = getRequestListener(app.fetch, {
+    hostname: 'swapdock', // a request without a Host header still routes
+    // Whatever @hono/node-server cannot turn into a request (a bad Host header) is the client's error.
+    errorHandler: (err) => {
+      const rendered = renderError(new InvalidRequestTargetError(err instanceof Error ? err.message : String(err)));
+      return new Response(rendered.body, { status: rendered.status, headers: rendered.headers });
+    },
+  });
   return function handleRequest(req, res) {
-    // CORS first (a preflight carries no key), then the API key, for every route below.
-    const config = deps.scheduler.currentConfig;
-    const origin = req.headers.origin;
-    if (origin !== undefined && applyCors(req, res, config, origin)) return;
-    if (req.method === 'POST' && fastPaths.has(pathOf(req.url))) {
-      if (admitRequest(req, res, config, true)) void forwardInference(req, res, deps);
-      return;
+    const raw = req.url ?? '/';
+    try {
+      req.url = canonicalTarget(raw);
+    } catch (err) {
+      return sendError(res, err, { dialect: dialectOfTarget(raw) });
     }
-    if (!admitRequest(req, res, config)) return;
-    if (req.method === 'POST' && anthropicPaths.has(pathOf(req.url))) {
-      void handleAnthropic(req, res, pathOf(req.url), deps);
-      return;
-    }
-    if (req.method === 'POST' && multipartPaths.has(pathOf(req.url))) {
-      void forwardMultipart(req, res, deps);
-      return;
-    }
-    if (req.method === 'GET' && pathOf(req.url) === PROPS_PATH) {
-      void forwardProps(req, res, deps);
-      return;
-    }
-    if (req.url?.startsWith(UPSTREAM_PREFIX)) {
-      void forwardUpstream(req, res, deps);
-      return;
-    }
-    void viaHono(req, res);
+    // Hono answers HEAD by running GET and wrapping its Response, which would write a second head
+    // after a route that wrote its own. Node's response already knows it answers a HEAD (no body
+    // goes out), so the app sees GET; /upstream reads the method the client sent (requestMethod).
+    if (req.method === 'HEAD') routeHeadAsGet(req);
+    void viaApp(req, res);
   };
 }
 
-async function forwardInference(req: IncomingMessage, res: ServerResponse, deps: NodeListenerDeps) {
-  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log, deps.scheduler.events);
-  try {
-    const body = await readNodeBody(req, deps.maxBodyBytes());
-    const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());
-    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: abort.signal, onStreamWait }, sink);
-  } catch (err) {
-    if (abort.signal.aborted) return; // nobody left to tell
-    const rendered = renderError(err, 'openai');
-    if (sink.answeredEarly) {
-      deps.log.warn({ requestId, err: (err as Error).message }, 'Request failed after its stream began; sent as an error event');
-      return sink.failEarly(rendered.body);
+
+/** `server.on('upgrade', createUpgradeListener(app))`: the upgrade goes through the same table and chain. */
+export function createUpgradeListener(app: Hono<AppEnv>): UpgradeListener {
+  return function handleUpgrade(req, socket, head) {
+    const raw = req.url ?? '/';
+    try {
+      req.url = canonicalTarget(raw);
+    } catch (err) {
+      socket.end(renderRawResponse(err, dialectOfTarget(raw)));
+      return;
     }
-    if (res.headersSent) return;
-    if (rendered.status >= 500) deps.log.warn({ requestId, err: (err as Error).message }, 'Request failed');
-    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
-  }
+    const request = new Request(`http://swapdock${req.url}`, { method: req.method });
+    Promise.resolve(app.fetch(request, { incoming: req, upgrade: { socket, head } })).catch((err) => socket.end(renderRawResponse(err)));
+  };
 }
 
-function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+interface ParserError extends Error {
+  code?: string;
+  /** The bytes Node's parser choked on (the start of the request, for a head that failed). */
+  rawPacket?: Buffer;
+}
+
+/** `server.on('clientError', clientErrorListener(limit))`: a JSON error instead of Node's bare 400. */
+export function clientErrorListener(maxHeaderBytes: number) {
+  return function answerClientError(err: ParserError, socket: Duplex): void {
+    // A reset connection, or one whose response already began: nobody to answer, or too late to.
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const start = err.rawPacket?.subarray(0, 64).toString('latin1') ?? '';
+    const target = / (\S+)/.exec(start)?.[1] ?? '/';
+    socket.end(renderRawResponse(MalformedRequestError.fromParser(err, maxHeaderBytes), dialectOfTarget(target), { withBody: !start.startsWith('HEAD ') }));
+  };
 }

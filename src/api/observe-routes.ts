@@ -2,15 +2,14 @@
 // container output (GET /api/logs/{model}), swapdock's own log (GET /api/logs), and the recent
 // proxied requests (GET /api/requests). Streams are SSE: history first, then live; listeners
 // are removed when the client goes away.
-import { Hono } from 'hono';
+import type { Context, Handler } from 'hono';
 import { ModelNotFoundError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { RequestEvent, SchedulerEventMap } from '../scheduler/scheduler-events.js';
 import type { LogTail } from '../util/log-tail.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { describeModels } from './admin-routes.js';
-import { safeDecode } from './safe-decode.js';
-import type { AppEnv } from './create-app.js';
+import type { AppEnv } from './app-env.js';
 import { sseResponse } from './sse-response.js';
 
 /** The request events /api/requests returns. */
@@ -26,15 +25,17 @@ export interface ObserveDeps {
   heartbeatMs?: number;
 }
 
-export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
+/** The observation endpoints' handlers; routes.ts says where each one is served. */
+export function observeHandlers(deps: ObserveDeps) {
   const { scheduler } = deps;
-  const api = new Hono<AppEnv>();
   const recentRequests = new RingBuffer<RequestEvent>(RECENT_REQUESTS);
   scheduler.events.on('request', (event) => recentRequests.push(event));
+  const signalOf = (c: Context<AppEnv>) => c.var.tracked.abort.signal;
 
-  api.get('/events', (c) =>
+  /** GET /api/events */
+  const events: Handler<AppEnv> = (c) =>
     sseResponse(
-      c.req.raw.signal,
+      signalOf(c),
       (send) => {
         send('snapshot', describeModels(scheduler.currentConfig, scheduler));
         const listeners = STREAMED_EVENTS.map((name) => {
@@ -45,16 +46,17 @@ export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
         return () => listeners.forEach((off) => off());
       },
       deps.heartbeatMs,
-    ),
-  );
+    );
 
-  api.get('/requests', (c) => c.json({ requests: recentRequests.toArray() }));
+  /** GET /api/requests */
+  const requests: Handler<AppEnv> = (c) => c.json({ requests: recentRequests.toArray() });
 
-  api.get('/logs', (c) => {
+  /** GET /api/logs: swapdock's own log */
+  const ownLog: Handler<AppEnv> = (c) => {
     const tail = deps.logTail;
     if (c.req.query('follow') === 'false') return c.json({ lines: tail?.history() ?? [] });
     return sseResponse(
-      c.req.raw.signal,
+      signalOf(c),
       (send) => {
         for (const entry of tail?.history() ?? []) send('log', entry);
         if (!tail) return () => undefined;
@@ -64,15 +66,16 @@ export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
       },
       deps.heartbeatMs,
     );
-  });
+  };
 
-  api.get('/logs/*', (c) => {
-    const model = safeDecode(c.req.path.slice('/api/logs/'.length));
+  /** GET /api/logs/{model}: a model's container output */
+  const modelLog: Handler<AppEnv> = (c) => {
+    const model = c.req.param('model')!;
     if (!scheduler.snapshotOf(model)) throw new ModelNotFoundError(model, scheduler.snapshot().map((s) => s.id));
     const history = () => scheduler.observer.logs.history(model);
     if (c.req.query('follow') === 'false') return c.json({ model, lines: history() });
     return sseResponse(
-      c.req.raw.signal,
+      signalOf(c),
       (send) => {
         for (const line of history()) send('log', line);
         const listener = (event: SchedulerEventMap['log'][0]) => {
@@ -83,7 +86,7 @@ export function observeRoutes(deps: ObserveDeps): Hono<AppEnv> {
       },
       deps.heartbeatMs,
     );
-  });
+  };
 
-  return api;
+  return { events, requests, ownLog, modelLog };
 }

@@ -1,11 +1,11 @@
 // The web UI's login page (/ui/login): a browser cannot send an Authorization header when it opens
 // /ui, so an admin types the key once here and gets it back as an HttpOnly, SameSite=Strict
 // cookie (swapdock_key), which the key check accepts on admin routes only (/ui, /api, /metrics).
-import { Hono } from 'hono';
+import type { Handler } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
 import { PayloadTooLargeError } from '../errors.js';
 import { KEY_COOKIE, keyRingFor } from './auth.js';
-import type { AppEnv } from './create-app.js';
+import type { AppEnv } from './app-env.js';
 import { readNodeBody } from './read-body.js';
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -35,18 +35,17 @@ ${message ? `<p class="error" role="alert">${message}</p>` : ''}
 </body></html>`;
 }
 
-export function uiLoginRoutes(deps: { scheduler: { currentConfig: SwapdockConfig } }): Hono<AppEnv> {
-  const login = new Hono<AppEnv>();
-
-  login.get('/', (c) => {
+/** GET and POST /ui/login; routes.ts says where they are served. */
+export function uiLoginHandlers(deps: { scheduler: { currentConfig: SwapdockConfig } }) {
+  const loginPage: Handler<AppEnv> = (c) => {
     if (keyRingFor(deps.scheduler.currentConfig).open) return c.redirect('/ui', 303);
     return c.body(page(), 200, PAGE_HEADERS);
-  });
+  };
 
-  login.post('/', async function signIn(c) {
+  const signIn: Handler<AppEnv> = async function signIn(c) {
     const ring = keyRingFor(deps.scheduler.currentConfig);
     if (ring.open) return c.redirect('/ui', 303);
-    const raw = c.env?.incoming ? await readNodeBody(c.env.incoming, MAX_FORM_BYTES) : Buffer.from(await c.req.arrayBuffer());
+    const raw = await readNodeBody(c.env.incoming, MAX_FORM_BYTES);
     if (raw.length > MAX_FORM_BYTES) throw new PayloadTooLargeError(MAX_FORM_BYTES);
     const presented = new URLSearchParams(raw.toString('utf8')).get('key')?.trim() ?? '';
     const key = presented ? ring.match(presented) : undefined;
@@ -57,7 +56,7 @@ export function uiLoginRoutes(deps: { scheduler: { currentConfig: SwapdockConfig
     c.header('set-cookie', `${KEY_COOKIE}=${encodeURIComponent(presented)}; HttpOnly; SameSite=Strict; Path=/`);
     c.header('cache-control', 'no-store');
     return c.redirect('/ui', 303);
-  });
+  };
 
-  return login;
+  return { loginPage, signIn };
 }

@@ -4,11 +4,11 @@
 // script and stylesheet URLs carry a content hash, so browsers may cache them for good while the
 // page itself is revalidated on every visit.
 import { createHash } from 'node:crypto';
-import { Hono } from 'hono';
+import type { Handler } from 'hono';
 import { renderPage } from '../ui/page.js';
 import { UI_SCRIPT } from '../ui/script.js';
 import { UI_STYLE } from '../ui/style.js';
-import type { AppEnv } from './create-app.js';
+import type { AppEnv } from './app-env.js';
 
 export const UI_CSP = [
   "default-src 'self'",
@@ -41,16 +41,17 @@ const script = asset(UI_SCRIPT, 'text/javascript; charset=utf-8');
 const style = asset(UI_STYLE, 'text/css; charset=utf-8');
 const page = asset(renderPage({ script: `/ui/app.js?v=${script.etag.slice(1, -1)}`, style: `/ui/app.css?v=${style.etag.slice(1, -1)}` }), 'text/html; charset=utf-8');
 
-export function uiRoutes(): Hono<AppEnv> {
-  const ui = new Hono<AppEnv>();
-  const serve = (a: Asset, cacheControl: string, extra: Record<string, string> = {}) =>
-    function serveAsset(c: { req: { header(name: string): string | undefined } }) {
+/** GET /ui (the page), /ui/app.js and /ui/app.css; routes.ts says where each is served. */
+export function uiHandlers() {
+  const serve = (a: Asset, cacheControl: string, extra: Record<string, string> = {}): Handler<AppEnv> =>
+    function serveAsset(c) {
       const headers = { 'cache-control': cacheControl, etag: a.etag, ...SECURITY_HEADERS, ...extra };
-      if (c.req.header('if-none-match') === a.etag) return new Response(null, { status: 304, headers });
-      return new Response(a.body, { status: 200, headers: { ...headers, 'content-type': a.type } });
+      if (c.req.header('if-none-match') === a.etag) return c.body(null, 304, headers);
+      return c.body(a.body, 200, { ...headers, 'content-type': a.type });
     };
-  ui.get('/', serve(page, 'no-cache', { 'content-security-policy': UI_CSP, 'x-frame-options': 'DENY' }));
-  ui.get('/app.js', serve(script, 'public, max-age=31536000, immutable'));
-  ui.get('/app.css', serve(style, 'public, max-age=31536000, immutable'));
-  return ui;
+  return {
+    page: serve(page, 'no-cache', { 'content-security-policy': UI_CSP, 'x-frame-options': 'DENY' }),
+    script: serve(script, 'public, max-age=31536000, immutable'),
+    style: serve(style, 'public, max-age=31536000, immutable'),
+  };
 }

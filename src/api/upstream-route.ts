@@ -1,13 +1,18 @@
 // `/upstream/{model}/{path}`: passes any request through to a configured model's container —
-// its web UI, native endpoints, anything — and nothing else. Static assets never start a model.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// its web UI, native endpoints, anything, WebSocket upgrades too — and nothing else. Static
+// assets never start a model.
+import type { Handler } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import { BadRequestError, ModelNotFoundError, SwapdockError } from '../errors.js';
-import type { InferenceProxy } from '../proxy/inference-proxy.js';
+import type { InferenceProxy, ModelAccessCheck } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { renderError } from './error-response.js';
-import { beginProxiedRequest } from './request-log.js';
+import type { AppEnv } from './app-env.js';
+import { NodeResponseSink } from './node-response.js';
+import { attachSink } from './proxied.js';
+import { proxyUpgrade } from './websocket-upgrade.js';
+import { requestMethod } from './request-method.js';
 
 export const UPSTREAM_PREFIX = '/upstream/';
 const STATIC_ASSET = /\.(js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf)$/i;
@@ -27,6 +32,8 @@ export interface UpstreamRouteDeps {
   resolver: ModelResolver;
   scheduler: Scheduler;
   log: Logger;
+  /** The API-key check per model, for upgrades (plain requests get it from the proxy). */
+  access?: ModelAccessCheck;
 }
 
 /**
@@ -62,20 +69,26 @@ export function decodePathPart(text: string): string {
   throw new BadRequestError(`The path has a malformed percent-escape in '${text.slice(0, 100)}'. Escape '%' as %25.`, 'malformed_path');
 }
 
-export async function forwardUpstream(req: IncomingMessage, res: ServerResponse, deps: UpstreamRouteDeps): Promise<void> {
-  const { requestId, abort, sink } = beginProxiedRequest(req, res, deps.log, deps.scheduler.events);
-  try {
-    const target = splitUpstreamUrl(req.url ?? '/', deps.resolver.names());
-    if (!target) throw new ModelNotFoundError(decodePathPart((req.url ?? '').slice(UPSTREAM_PREFIX.length).split(/[/?]/)[0] ?? ''), deps.resolver.names());
+export function upstreamHandler(deps: UpstreamRouteDeps): Handler<AppEnv> {
+  return async function forwardUpstream(c) {
+    const req = c.env.incoming;
+    const tracked = c.var.tracked;
+    const url = req.url ?? '/';
+    const target = splitUpstreamUrl(url, deps.resolver.names());
+    if (!target) throw new ModelNotFoundError(decodePathPart(url.slice(UPSTREAM_PREFIX.length).split(/[/?]/)[0] ?? ''), deps.resolver.names());
     const model = deps.resolver.resolve(target.name);
+    tracked.model = model.id;
+    if (c.env.upgrade) {
+      await proxyUpgrade(req, c.env.upgrade, model, target.path, tracked, { scheduler: deps.scheduler, access: deps.access });
+      return RESPONSE_ALREADY_SENT;
+    }
     if (STATIC_ASSET.test(target.path.split('?')[0]!) && deps.scheduler.snapshotOf(model.id)?.status !== 'ready') {
       throw new ModelNotLoadedError(model.id, target.path);
     }
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    await deps.proxy.passthrough(model, { method: req.method ?? 'GET', path: target.path, headers: req.headers, body: hasBody ? req : null, signal: abort.signal }, sink);
-  } catch (err) {
-    if (abort.signal.aborted || res.headersSent) return;
-    const rendered = renderError(deps.proxy.hideUnusable(err, req.headers), 'openai');
-    res.writeHead(rendered.status, { ...rendered.headers, 'x-request-id': requestId }).end(rendered.body);
-  }
+    const sink = attachSink(tracked, new NodeResponseSink(c.env.outgoing!, tracked.requestId, tracked.meter), deps.log);
+    const method = requestMethod(req);
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    await deps.proxy.passthrough(model, { method, path: target.path, headers: req.headers, body: hasBody ? req : null, signal: tracked.abort.signal }, sink);
+    return RESPONSE_ALREADY_SENT;
+  };
 }

@@ -1,37 +1,19 @@
-// WebSocket (and any other HTTP upgrade) on `/upstream/{model}/{path}`: resolves the model like
-// the /upstream route (configured models only), holds a lease on it for the connection's life,
-// sends the upgrade request to its container and then copies bytes both ways. Errors before the
-// upstream answers are plain HTTP responses with a JSON body (OpenAI error shape).
+// WebSocket (and any other HTTP upgrade) on `/upstream/{model}/{path}`: holds a lease on the
+// model for the connection's life, sends the upgrade request to its container and then copies
+// bytes both ways. The route (upstream-route.ts) resolves the model; errors before the upstream
+// answers are HTTP responses with a JSON body, written on the socket by the app's error handler.
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
-import { ModelNotFoundError, RouteNotFoundError, UpstreamError, errorMessage } from '../errors.js';
-import type { ModelResolver } from '../proxy/model-resolver.js';
-import type { InferenceProxy, ModelAccessCheck } from '../proxy/inference-proxy.js';
-import { requestKeyError } from './auth-gate.js';
+import { UpstreamError, errorMessage } from '../errors.js';
+import type { ModelAccessCheck } from '../proxy/inference-proxy.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
 import type { ModelConfig } from '../config/schema.js';
-import { renderError } from './error-response.js';
-import { logRequest, newRequestId } from './request-log.js';
-import { UPSTREAM_PREFIX, decodePathPart, splitUpstreamUrl } from './upstream-route.js';
+import type { TrackedRequest, UpgradeBinding } from './app-env.js';
 
 export interface UpgradeDeps {
   /** The API-key check per model (auth.keys); absent = every model. */
   access?: ModelAccessCheck;
-  /** Narrows a "no such model" error to the models the key may use. */
-  proxy: Pick<InferenceProxy, 'hideUnusable'>;
-  resolver: ModelResolver;
   scheduler: Scheduler;
-  log: Logger;
-}
-
-export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-
-/** The Node server's 'upgrade' listener: `server.on('upgrade', createUpgradeListener(deps))`. */
-export function createUpgradeListener(deps: UpgradeDeps): UpgradeListener {
-  return (req, socket, head) => void proxyUpgrade(req, socket as Socket, head, deps);
 }
 
 /** The headers to send upstream, once the request's key may use the model (deps.access throws otherwise; it also drops swapdock's own credentials). */
@@ -42,41 +24,25 @@ function upstreamHeaders(req: IncomingMessage, model: ModelConfig, deps: Upgrade
   return forwarded;
 }
 
-async function proxyUpgrade(req: IncomingMessage, client: Socket, head: Buffer, deps: UpgradeDeps): Promise<void> {
-  const started = performance.now();
-  const requestId = newRequestId(req.headers['x-request-id'] as string | undefined);
-  const path = (req.url ?? '/').split('?')[0]!;
-  let model: string | undefined;
-  let status = 101;
-  const abort = new AbortController();
-  client.once('close', () => {
-    abort.abort(new Error('the client closed the connection'));
-    logRequest(deps.log, { requestId, method: req.method ?? 'GET', path, status, durationMs: performance.now() - started, model });
-  });
+/**
+ * Connects an upgrade on `/upstream/{model}/{path}` to the model's container (started if needed)
+ * and joins the sockets. Throws, having sent nothing, when that fails: the app then answers the
+ * socket with the error (create-app.ts).
+ */
+export async function proxyUpgrade(req: IncomingMessage, upgrade: UpgradeBinding, model: ModelConfig, path: string, tracked: TrackedRequest, deps: UpgradeDeps): Promise<void> {
+  const client = upgrade.socket as Socket;
   client.on('error', () => undefined); // a reset client only ends the tunnel
-  let lease: Lease | undefined;
+  const headers = upstreamHeaders(req, model, deps);
+  const lease = await deps.scheduler.acquire(model.id, tracked.abort.signal);
+  let upstream: Socket;
   try {
-    const refused = requestKeyError(req, deps.scheduler.currentConfig);
-    if (refused) throw refused;
-    if (!req.url?.startsWith(UPSTREAM_PREFIX)) throw new RouteNotFoundError(`${req.method} (upgrade)`, path);
-    const target = splitUpstreamUrl(req.url, deps.resolver.names());
-    if (!target) throw new ModelNotFoundError(decodePathPart(req.url.slice(UPSTREAM_PREFIX.length).split(/[/?]/)[0] ?? ''), deps.resolver.names());
-    const config = deps.resolver.resolve(target.name);
-    model = config.id;
-    const headers = upstreamHeaders(req, config, deps);
-    lease = await deps.scheduler.acquire(config.id, abort.signal);
-    const upstream = await connectTo(lease);
-    tunnel(req, client, head, upstream, lease, target.path, headers, (answered) => (status = answered));
+    upstream = await connectTo(lease);
   } catch (err) {
-    lease?.release();
-    if (abort.signal.aborted) return;
-    const rendered = renderError(deps.proxy.hideUnusable(err, req.headers), 'openai');
-    status = rendered.status;
-    if (status >= 500) deps.log.warn({ requestId, model, err: errorMessage(err) }, 'WebSocket upgrade failed');
-    const headers = { ...rendered.headers, 'content-length': String(Buffer.byteLength(rendered.body)), 'x-request-id': requestId, connection: 'close' };
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines}\r\n${rendered.body}`);
+    lease.release();
+    throw err;
   }
+  tracked.status = 101;
+  tunnel(req, client, upgrade.head, upstream, lease, path, headers, (answered) => (tracked.status = answered));
 }
 
 function connectTo(lease: Lease): Promise<Socket> {

@@ -5,10 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SwapdockConfig } from '../config/schema.js';
 import { createApp } from '../api/create-app.js';
-import { createNodeListener } from '../api/node-listener.js';
+import { clientErrorListener, createNodeListener, createUpgradeListener } from '../api/node-listener.js';
 import { modelAccessCheck } from '../api/auth-gate.js';
-import { clientErrorListener } from '../api/client-error.js';
-import { createUpgradeListener } from '../api/websocket-upgrade.js';
 import { InferenceProxy } from '../proxy/inference-proxy.js';
 import { ModelResolver } from '../proxy/model-resolver.js';
 import { UpstreamPools } from '../proxy/upstream-pools.js';
@@ -68,17 +66,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
-  const proxy = new InferenceProxy({ scheduler, resolver, pools, log, access: modelAccessCheck(() => scheduler.currentConfig) });
+  const access = modelAccessCheck(() => scheduler.currentConfig);
+  const proxy = new InferenceProxy({ scheduler, resolver, pools, log, access });
   const reloader = options.configFile
     ? new ConfigReloader({ file: options.configFile, scheduler, resolver, log, overrides: options.overrides, pollIntervalMs: options.reloadPollIntervalMs })
     : undefined;
   const reload = reloader && ((trigger: string) => reloader.reload(trigger));
   const metrics = new SwapdockMetrics(scheduler);
-  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, reload: reload && (() => reload('POST /api/reload')), metrics, logTail });
-  // Node would answer a head over maxHeaderSize, or one without Host, with an empty 400: the
-  // clientError listener and the Hono errorHandler (client-error.ts) answer with JSON instead.
-  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false }, createNodeListener(app, { proxy, log, resolver, scheduler, heartbeatMs: () => scheduler.currentConfig.queue.heartbeatMs, maxBodyBytes: () => scheduler.currentConfig.limits.maxBodyBytes }));
-  server.on('upgrade', createUpgradeListener({ proxy, resolver, scheduler, log, access: modelAccessCheck(() => scheduler.currentConfig) }));
+  const app = createApp({ config, scheduler, proxy, resolver, log, version: VERSION, access, reload: reload && (() => reload('POST /api/reload')), metrics, logTail });
+  // Node would answer a head over maxHeaderSize, or a malformed one, with an empty 400: the
+  // clientError listener answers with JSON instead.
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false }, createNodeListener(app));
+  server.on('upgrade', createUpgradeListener(app));
   server.on('clientError', clientErrorListener(config.limits.maxHeaderBytes));
 
   const { host, port } = splitHostPort(config.listen);

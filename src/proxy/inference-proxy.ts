@@ -1,8 +1,8 @@
 // The forwarding core, free of any HTTP framework: validate the body, resolve the model, make it
-// ready, and send the upstream request. Two ways out: `open()` returns the upstream body as a
-// stream (the Hono route), `forward()` hands it to a sink as undici parses it, with no stream in
-// between (the Node fast path, node-response.ts). Either way the lease is released exactly once,
-// when the upstream response ends, however it ends.
+// ready, and send the upstream request. `forward()` and `passthrough()` hand the answer to a sink
+// as undici parses it, with no stream in between (src/api/node-response.ts writes it into the
+// Node response). The lease is released exactly once, when the upstream response ends, however
+// it ends.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -48,13 +48,6 @@ export function parseJsonBody(raw: Buffer, wants = 'a "model" field'): JsonBody 
     throw new BadRequestError('The request body has no "model" field. Name one of the models from GET /v1/models.', 'missing_model');
   }
   return parsed as JsonBody;
-}
-
-export interface UpstreamResponse {
-  model: ModelConfig;
-  statusCode: number;
-  headers: Record<string, string | string[]>;
-  body: Readable;
 }
 
 /** Flow control of one upstream response, for a sink (undici's DispatchController satisfies it). */
@@ -242,27 +235,6 @@ export class InferenceProxy {
     return again ? new SendAgainOnNewContainer(crash) : crash;
   }
 
-  async open(request: ProxyRequest): Promise<UpstreamResponse> {
-    const { model, body } = this.prepareFor(request);
-    const headers = this.upstreamHeaders(request.headers, model);
-    try {
-      return await this.sendOn(await this.deps.scheduler.acquire(model.id, request.signal), request, headers, body, { replayable: true, resent: false });
-    } catch (err) {
-      if (!(err instanceof SendAgainOnNewContainer)) throw err;
-      this.logResend(model, err.crash);
-      return this.sendOn(await this.deps.scheduler.acquire(model.id, request.signal), request, headers, body, { replayable: true, resent: true });
-    }
-  }
-
-  private async sendOn(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer, attempt: Attempt): Promise<UpstreamResponse> {
-    try {
-      return await this.send(lease, request, headers, body, attempt);
-    } catch (err) {
-      lease.release(request.signal.aborted ? undefined : 'broken');
-      throw err;
-    }
-  }
-
   /** Parses the JSON body (unless the route did), resolves `model`, and rewrites it to the backend's name when needed. */
   prepareBody(raw: Buffer, parsed: JsonBody = parseJsonBody(raw)): { model: ModelConfig; body: Buffer; streaming: boolean } {
     const name = parsed.model;
@@ -281,34 +253,6 @@ export class InferenceProxy {
       throw new BadRequestError(`The request body could not be rewritten for the backend (${errorMessage(err)}): it is nested too deeply. Send a flatter JSON object.`, 'invalid_body');
     }
     return { model, body: Buffer.from(rewritten), streaming };
-  }
-
-  private async send(lease: Lease, request: ProxyRequest, headers: Record<string, string | string[]>, body: Buffer, attempt: Attempt): Promise<UpstreamResponse> {
-    const pool = this.deps.pools.get(lease.endpoint);
-    headers['content-length'] = String(body.length);
-    let response;
-    try {
-      response = await pool.request({
-        method: request.method as 'POST',
-        path: request.path,
-        headers,
-        body,
-        signal: request.signal,
-      });
-    } catch (err) {
-      if (request.signal.aborted) throw err;
-      throw await this.failureFor(lease, err, attempt);
-    }
-    const upstream = response.body as unknown as Readable;
-    const statusCode = response.statusCode;
-    // 'close' fires on end, error and destroy alike: the single place a lease ends.
-    upstream.once('close', () => lease.release(outcomeOf(statusCode, upstream.readableEnded, upstream.errored !== null && !request.signal.aborted)));
-    return {
-      model: lease.model,
-      statusCode: response.statusCode,
-      headers: forwardableHeaders(response.headers),
-      body: upstream,
-    };
   }
 }
 

@@ -294,24 +294,6 @@ describe('Anthropic-shaped errors', () => {
   it('a request without messages is refused by the SDK error classes', async () => {
     await assert.rejects(client.messages.create({ model: 'oa', max_tokens: 8 } as never), Anthropic.BadRequestError);
   });
-
-  it('the bare Hono app points at the server, in Anthropic shape', async () => {
-    // Built here, without its Node server: that is the case under test.
-    const config = testConfig('models:\n  m: { image: fake-model:latest }\n');
-    const scheduler = new Scheduler({ runtime: new FakeRuntime(), config, log: silentLog, devices: config.gpus });
-    const resolver = new ModelResolver(config);
-    const pools = new UpstreamPools();
-    const app = createApp({ config, scheduler, proxy: new InferenceProxy({ scheduler, resolver, pools, log: silentLog }), resolver, log: silentLog, version: 'test' });
-    try {
-      const res = await app.request('/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
-      assert.equal(body.type, 'error');
-      assert.match(body.error.message, /Node server/);
-    } finally {
-      await scheduler.shutdown(1000);
-      await pools.closeAll();
-    }
-  });
 });
 
 describe('loading and cancellation', () => {

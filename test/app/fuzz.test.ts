@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { INFERENCE_PATHS } from '../../src/api/create-app.js';
-import { ANTHROPIC_PATHS } from '../../src/api/anthropic-route.js';
-import { MULTIPART_PATHS } from '../../src/api/multipart-route.js';
-import { PROPS_PATH } from '../../src/api/props-route.js';
+import { ANTHROPIC_PATHS, INFERENCE_PATHS, MULTIPART_PATHS } from '../../src/api/routes.js';
+
+const PROPS_PATH = '/props';
 import { buildServer } from '../support/app-harness.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);

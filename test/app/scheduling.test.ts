@@ -63,7 +63,8 @@ describe('scheduling', () => {
       });
       const text = await slowBody;
       order.push('stream finished');
-      assert.equal(text.split('\n\n').filter(Boolean).length, 7, 'the stream completed: 6 chunks and [DONE]');
+      // A cold stream gets its head and a waiting comment at once; the events follow.
+      assert.equal(text.split('\n\n').filter((e) => e.startsWith('data:')).length, 7, 'the stream completed: 6 chunks and [DONE]');
       assert.equal((await swap).status, 200);
       assert.deepEqual(order, ['stream finished', 'swap answered']);
       assert.deepEqual(running(h.runtime), ['gpu-b']);
@@ -155,6 +156,8 @@ models:
     const h = await startApp(MODELS, { gpuSupport: true });
     const res = await h.request('/v1/chat/completions', chat('cpu', { stream: true, fake_chunks: 4, fake_chunk_delay_ms: 100 }));
     const body = res.text();
+    // A cold stream gets its head at once: shut down once the request is really in flight.
+    await waitFor(() => h.scheduler.snapshotOf('cpu')!.inFlight === 1, 5000, 'the request in flight');
     const shutdown = h.scheduler.shutdown(5000);
     const refused = await h.request('/v1/chat/completions', chat('gpu-a'));
     assert.equal(refused.status, 503);
@@ -162,5 +165,6 @@ models:
     assert.match(await body, /\[DONE\]/);
     await shutdown;
     assert.deepEqual(await h.runtime.list({ 'io.swapdock.instance': 'app-sched' }), []);
+    await h.close(); // the HTTP server too
   });
 });

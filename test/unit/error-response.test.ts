@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dialectForPath, renderError } from '../../src/api/error-response.js';
+import { renderError } from '../../src/api/error-response.js';
+import { dialectOfTarget } from '../../src/api/routes.js';
 import { BadRequestError, ModelNotFoundError, ModelStartError, ShuttingDownError } from '../../src/errors.js';
 
 describe('renderError', () => {
@@ -23,8 +24,8 @@ describe('renderError', () => {
     assert.equal(renderError(new BadRequestError('x')).headers['retry-after'], undefined);
   });
   it('speaks Anthropic on /v1/messages', () => {
-    assert.equal(dialectForPath('/v1/messages'), 'anthropic');
-    assert.equal(dialectForPath('/v1/chat/completions'), 'openai');
+    assert.equal(dialectOfTarget('/v1/messages?beta=true'), 'anthropic');
+    assert.equal(dialectOfTarget('/v1/chat/completions'), 'openai');
     const r = renderError(new ModelStartError('m', 'image missing'), 'anthropic');
     assert.equal(r.status, 503);
     assert.deepEqual(JSON.parse(r.body), { type: 'error', error: { type: 'overloaded_error', message: "Model 'm' could not be started: image missing." } });

@@ -15,13 +15,3 @@ export class UpstreamStatusError extends SwapdockError {
     this.code = `upstream_${status}`;
   }
 }
-
-/** The Hono app alone (no Node server) cannot serve /v1/messages: it needs the Node listener. */
-export class AnthropicNeedsServerError extends SwapdockError {
-  readonly status = 501;
-  readonly type = 'invalid_request_error';
-  readonly code = 'anthropic_needs_server';
-  constructor(path: string) {
-    super(`${path} is served by swapdock's Node server (swapdock serve / startServer), not by the bare HTTP app. Send the request to the running server.`);
-  }
-}

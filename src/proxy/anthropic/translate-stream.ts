@@ -7,6 +7,8 @@
 // thinking, the backend's reasoning (`reasoning_content`, or `reasoning`) comes as thinking blocks:
 // thinking_delta events, then an empty signature_delta (unsigned) before content_block_stop.
 import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { renderErrorEvent } from '../../error-render.js';
+import { UpstreamStreamBrokenError } from '../../errors.js';
 import { mapStopReason, mapUsage, messageId, toolUseId, upstreamErrorMessage, type StopReason } from './translate-response.js';
 
 type Json = Record<string, unknown>;
@@ -19,11 +21,6 @@ interface ToolCallDelta {
 
 export function sse(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-/** An Anthropic `error` event (the SDKs raise it as an APIError). */
-export function sseError(type: string, message: string): string {
-  return sse('error', { type: 'error', error: { type, message } });
 }
 
 export class AnthropicStreamTranslator {
@@ -80,7 +77,7 @@ export class AnthropicStreamTranslator {
     }
     if (chunk.error) {
       this.finished = true;
-      this.out += sseError('api_error', `The backend broke off the stream: ${upstreamErrorMessage(data)}`);
+      this.out += renderErrorEvent(new UpstreamStreamBrokenError(this.model, upstreamErrorMessage(data)), 'anthropic');
       return;
     }
     this.start(chunk);

@@ -5,14 +5,19 @@
 // end of the tick, so a small answer and its end go out in one write, and each streamed chunk
 // goes out at once.
 import type { ModelConfig } from '../config/schema.js';
-import type { UpstreamControl } from './inference-proxy.js';
+import { UpstreamStreamBrokenError } from '../errors.js';
+import type { UpstreamControl } from '../proxy/inference-proxy.js';
+import { isEventStream } from '../proxy/event-stream.js';
 import { ResponseSinkBase } from './response-sink-base.js';
-import { isEventStream, sseEvent, streamErrorEvent } from './stream-errors.js';
-import { sendEarlySseHead, type EarlySseHead } from './early-sse-head.js';
+import { sendEarlySseHead } from './early-sse-head.js';
+
+/** A backend's own answer as one SSE `data:` event (a JSON body on one line). */
+function sseEvent(json: string): string {
+  return `data: ${json.replace(/\n/g, '')}\n\n`;
+}
 
 export class NodeResponseSink extends ResponseSinkBase {
-  /** Set when SSE headers went out early, while the request waited for its model. */
-  private waiting?: EarlySseHead;
+  protected readonly dialect = 'openai';
   /** After an early head: a non-SSE upstream answer, collected to be sent as one event. */
   private wrapped?: { statusCode: number; chunks: Buffer[] };
 
@@ -25,17 +30,6 @@ export class NodeResponseSink extends ResponseSinkBase {
     this.modelId = model.id;
     this.sse = true;
     this.waiting = sendEarlySseHead(this.res, this.requestId, model.id, heartbeatMs, (s) => `: swapdock: still waiting for '${model.id}' (${s} s)\n\n`);
-  }
-
-  /** Headers already went out: whatever the outcome, it must be told as SSE events. */
-  get answeredEarly(): boolean {
-    return this.waiting !== undefined;
-  }
-
-  /** Ends an early-answered stream with an error event (a failed load, a full queue…). */
-  failEarly(errorBody: string): void {
-    this.waiting?.stop();
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(sseEvent(errorBody));
   }
 
   onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void {
@@ -71,7 +65,6 @@ export class NodeResponseSink extends ResponseSinkBase {
   onBroken(err: Error): void {
     // The backend broke mid-response. An SSE client gets a last error event it can show; anything
     // else is cut, so the client sees an incomplete body rather than a silently short one.
-    if (this.sse && !this.res.writableEnded && !this.res.destroyed) this.res.end(streamErrorEvent(this.modelId!, err));
-    else this.res.destroy(err);
+    this.fail(new UpstreamStreamBrokenError(this.modelId!, err));
   }
 }

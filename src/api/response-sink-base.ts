@@ -1,9 +1,12 @@
 // What every sink writing an upstream response into a Node ServerResponse shares: the upstream's
 // flow control, cancelling it when the client leaves, the meter, and writes with backpressure.
 import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/schema.js';
-import type { UpstreamControl, UpstreamSink } from './inference-proxy.js';
-import type { ResponseMeter } from './response-meter.js';
+import type { UpstreamControl, UpstreamSink } from '../proxy/inference-proxy.js';
+import type { ResponseMeter } from '../proxy/response-meter.js';
+import type { EarlySseHead } from './early-sse-head.js';
+import { sendError, type ErrorDialect } from './error-response.js';
 
 export abstract class ResponseSinkBase implements UpstreamSink {
   /** Set once the model is known (the one that answered, or is being waited for), for the request log. */
@@ -11,6 +14,11 @@ export abstract class ResponseSinkBase implements UpstreamSink {
   protected control: UpstreamControl | undefined;
   /** The client is being answered with SSE (ours or the backend's). */
   protected sse = false;
+  /** Set when SSE headers went out early, while the request waited for its model. */
+  protected waiting?: EarlySseHead;
+  /** Where failures are logged (sendError logs 5xx). */
+  log?: Logger;
+  protected abstract readonly dialect: ErrorDialect;
   private readonly resume = () => this.control?.resume();
 
   constructor(
@@ -36,6 +44,17 @@ export abstract class ResponseSinkBase implements UpstreamSink {
       this.control?.pause();
       this.res.once('drain', this.resume);
     }
+  }
+
+  /** Headers already went out while the request waited: whatever the outcome, it is told as SSE events. */
+  get answeredEarly(): boolean {
+    return this.waiting !== undefined;
+  }
+
+  /** Ends the answer with `err`: a JSON error before anything was sent, else the last SSE event (or a cut connection). */
+  fail(err: unknown): void {
+    this.waiting?.stop();
+    sendError(this.res, err, { dialect: this.dialect, requestId: this.requestId, log: this.log, sse: this.sse });
   }
 
   abstract onHead(model: ModelConfig, statusCode: number, headers: Record<string, string | string[]>, control: UpstreamControl): void;
