@@ -39,7 +39,10 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const middlewareDeps = { log: deps.log, events: deps.scheduler.events, config: () => deps.scheduler.currentConfig };
+  // The request log line carries only fixed, safe fields (id, method, path, status, duration,
+  // model): it skips redaction, which costs about 15 µs a line with the logger's wildcard paths.
+  const requestLog = deps.log.child({}, { redact: { paths: [] } });
+  const middlewareDeps = { log: requestLog, events: deps.scheduler.events, config: () => deps.scheduler.currentConfig };
   // Hono's typed overloads want a fixed number of handlers; the chain is the same length for every route.
   const register = app.on.bind(app) as (method: string, path: string, ...handlers: MiddlewareHandler<AppEnv>[]) => void;
   for (const spec of routeTable(deps)) register(spec.method, spec.path, ...middlewareFor(spec, middlewareDeps), spec.handler as MiddlewareHandler<AppEnv>);

@@ -10,7 +10,8 @@ import type { LogTail } from '../util/log-tail.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { describeModels } from './admin-routes.js';
 import type { AppEnv } from './app-env.js';
-import { sseResponse } from './sse-response.js';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { writeSse, type CoalesceKey, type SseSend } from './sse-response.js';
 
 /** The request events /api/requests returns. */
 export const RECENT_REQUESTS = 200;
@@ -30,12 +31,18 @@ export function observeHandlers(deps: ObserveDeps) {
   const { scheduler } = deps;
   const recentRequests = new RingBuffer<RequestEvent>(RECENT_REQUESTS);
   scheduler.events.on('request', (event) => recentRequests.push(event));
-  const signalOf = (c: Context<AppEnv>) => c.var.tracked.abort.signal;
+  /** Streams SSE into the Node response; the request's abort (client gone) ends it. */
+  const sse = (c: Context<AppEnv>, subscribe: (send: SseSend) => () => void, coalesceKey?: CoalesceKey) => {
+    writeSse(c.env.outgoing!, c.var.tracked.abort.signal, subscribe, { heartbeatMs: deps.heartbeatMs, coalesceKey });
+    return RESPONSE_ALREADY_SENT;
+  };
+  // `queue` events carry counts: of several for one model in a batch, the newest says it all.
+  const queueOfModel: CoalesceKey = (event, data) => (event === 'queue' ? `queue:${(data as { model: string }).model}` : undefined);
 
   /** GET /api/events */
   const events: Handler<AppEnv> = (c) =>
-    sseResponse(
-      signalOf(c),
+    sse(
+      c,
       (send) => {
         send('snapshot', describeModels(scheduler.currentConfig, scheduler));
         const listeners = STREAMED_EVENTS.map((name) => {
@@ -45,7 +52,7 @@ export function observeHandlers(deps: ObserveDeps) {
         });
         return () => listeners.forEach((off) => off());
       },
-      deps.heartbeatMs,
+      queueOfModel,
     );
 
   /** GET /api/requests */
@@ -55,8 +62,8 @@ export function observeHandlers(deps: ObserveDeps) {
   const ownLog: Handler<AppEnv> = (c) => {
     const tail = deps.logTail;
     if (c.req.query('follow') === 'false') return c.json({ lines: tail?.history() ?? [] });
-    return sseResponse(
-      signalOf(c),
+    return sse(
+      c,
       (send) => {
         for (const entry of tail?.history() ?? []) send('log', entry);
         if (!tail) return () => undefined;
@@ -64,7 +71,6 @@ export function observeHandlers(deps: ObserveDeps) {
         tail.on('line', listener);
         return () => tail.off('line', listener);
       },
-      deps.heartbeatMs,
     );
   };
 
@@ -74,8 +80,8 @@ export function observeHandlers(deps: ObserveDeps) {
     if (!scheduler.snapshotOf(model)) throw new ModelNotFoundError(model, scheduler.snapshot().map((s) => s.id));
     const history = () => scheduler.observer.logs.history(model);
     if (c.req.query('follow') === 'false') return c.json({ model, lines: history() });
-    return sseResponse(
-      signalOf(c),
+    return sse(
+      c,
       (send) => {
         for (const line of history()) send('log', line);
         const listener = (event: SchedulerEventMap['log'][0]) => {
@@ -84,7 +90,6 @@ export function observeHandlers(deps: ObserveDeps) {
         scheduler.events.on('log', listener);
         return () => scheduler.events.off('log', listener);
       },
-      deps.heartbeatMs,
     );
   };
 

@@ -10,10 +10,9 @@ import type { ErrorDialect } from './error-response.js';
 import { adminHandlers } from './admin-routes.js';
 import { countTokensHandler, messagesHandler } from './anthropic-route.js';
 import { requestKey } from './auth-gate.js';
-import { visibleTo } from './auth.js';
 import { inferenceHandler } from './inference-route.js';
 import { metricsHandler } from './metrics-route.js';
-import { listModels } from './model-list.js';
+import { ModelListCache } from './model-list.js';
 import { multipartHandler } from './multipart-route.js';
 import { observeHandlers } from './observe-routes.js';
 import { propsHandler } from './props-route.js';
@@ -43,6 +42,8 @@ export const MULTIPART_PATHS = ['/v1/audio/transcriptions', '/v1/audio/translati
 
 export const ANTHROPIC_PATHS = ['/v1/messages', '/v1/messages/count_tokens'] as const;
 
+const JSON_TYPE = { 'content-type': 'application/json' };
+
 const metricsAccess = (config: SwapdockConfig) => (config.metrics.public ? 'public' : 'admin');
 
 export function routeTable(deps: AppDeps): RouteSpec[] {
@@ -57,6 +58,7 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
   const multipart = multipartHandler({ proxy, resolver, log, maxBodyBytes });
   const upstream = { proxy, resolver, scheduler, log, access: deps.access };
   const anthropic = { proxy, resolver, scheduler, log, heartbeatMs, maxBodyBytes };
+  const models = new ModelListCache(scheduler);
   const notFound: Handler<AppEnv> = (c) => {
     throw new RouteNotFoundError(c.req.method, c.req.path);
   };
@@ -65,8 +67,9 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     { method: 'GET', path: '/health', access: 'public', dialect: 'openai', quiet: true, handler: (c) => c.json({ status: 'ok', version: deps.version }) },
 
     // OpenAI: model list, inference, uploads
-    { method: 'GET', path: '/v1/models', access: 'key', dialect: 'openai', handler: (c) => c.json(modelsFor(deps, c.env.incoming.headers)) },
-    { method: 'GET', path: '/v1/models/:id{.+}', access: 'key', dialect: 'openai', handler: (c) => c.json(describeModel(deps, c.env.incoming.headers, c.req.param('id')!)) },
+    // The models the request's API key may use (all of them without keys).
+    { method: 'GET', path: '/v1/models', access: 'key', dialect: 'openai', handler: (c) => c.body(models.json(scheduler.currentConfig, keyOf(deps, c.env.incoming.headers)), 200, JSON_TYPE) },
+    { method: 'GET', path: '/v1/models/:id{.+}', access: 'key', dialect: 'openai', handler: (c) => c.json(describeModel(models, deps, c.env.incoming.headers, c.req.param('id')!)) },
     ...INFERENCE_PATHS.map((path): RouteSpec => ({ method: 'POST', path, access: 'key', dialect: 'openai', proxied: true, handler: inference })),
     ...MULTIPART_PATHS.map((path): RouteSpec => ({ method: 'POST', path, access: 'key', dialect: 'openai', proxied: true, handler: multipart })),
 
@@ -106,15 +109,12 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
   ];
 }
 
-/** GET /v1/models: the models the request's API key may use (all of them without keys). */
-function modelsFor(deps: AppDeps, headers: AppEnv['Bindings']['incoming']['headers']) {
-  const config = deps.scheduler.currentConfig;
-  const list = listModels(config, deps.scheduler);
-  return { ...list, data: visibleTo(list.data, config, requestKey(config, headers as { authorization?: string; 'x-api-key'?: string })) };
+function keyOf(deps: AppDeps, headers: AppEnv['Bindings']['incoming']['headers']) {
+  return requestKey(deps.scheduler.currentConfig, headers as { authorization?: string; 'x-api-key'?: string });
 }
 
-function describeModel(deps: AppDeps, headers: AppEnv['Bindings']['incoming']['headers'], name: string) {
-  const visible = modelsFor(deps, headers).data;
+function describeModel(list: ModelListCache, deps: AppDeps, headers: AppEnv['Bindings']['incoming']['headers'], name: string) {
+  const visible = list.entries(deps.scheduler.currentConfig, keyOf(deps, headers));
   const entry = visible.find((m) => m.id === name);
   if (!entry) throw new ModelNotFoundError(name, visible.map((m) => m.id));
   return entry;

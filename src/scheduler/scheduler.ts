@@ -137,6 +137,11 @@ export class Scheduler {
     return slot && this.snapshotSlot(slot);
   }
 
+  /** A model's status alone (no snapshot copy): for lists read on every poll. */
+  statusOf(modelId: string): ModelSnapshot['status'] | undefined {
+    return this.slots.get(modelId)?.status;
+  }
+
   private snapshotSlot(slot: Slot): ModelSnapshot {
     const snapshot = slot.snapshot();
     snapshot.devices = this.budget.visibleDevices(snapshot.devices);
