@@ -5,7 +5,7 @@
 // InferenceProxy.forward(), so queueing, loading heartbeats, leases, aliases, upstreamModel and
 // params apply as for any inference request. Errors are always Anthropic-shaped.
 import type { IncomingMessage } from 'node:http';
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/schema.js';
@@ -32,16 +32,21 @@ export interface AnthropicRouteDeps {
 /** How long count_tokens waits for a backend's /tokenize before it estimates instead. */
 const TOKENIZE_TIMEOUT_MS = 5000;
 
+/** Reads and parses the body, resolves its model and checks the API key may use it (403 before anything starts). */
+async function readRequest(c: Context<AppEnv>, deps: AnthropicRouteDeps, wants: string) {
+  const req = c.env.incoming;
+  const raw = await readNodeBody(req, deps.maxBodyBytes());
+  const body = parseJsonBody(raw, wants);
+  const { model } = deps.resolver.resolveForRequest(body.model);
+  deps.proxy.checkAccess(req.headers, model);
+  c.var.tracked.model = model.id;
+  return { req, raw, body, model, tracked: c.var.tracked };
+}
+
 /** POST /v1/messages. */
 export function messagesHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
   return async function forwardMessages(c) {
-    const req = c.env.incoming;
-    const tracked = c.var.tracked;
-    const raw = await readNodeBody(req, deps.maxBodyBytes());
-    const body = parseJsonBody(raw, '"model", "max_tokens" and "messages"');
-    const { model } = deps.resolver.resolveForRequest(body.model);
-    deps.proxy.checkAccess(req.headers, model); // 403 for a model the API key may not use
-    tracked.model = model.id;
+    const { req, raw, body, model, tracked } = await readRequest(c, deps, '"model", "max_tokens" and "messages"');
     const request = checkAnthropicRequest(body, { requireMaxTokens: true });
     const passthrough = model.api !== 'openai';
     const options = { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) } as const;
@@ -62,13 +67,7 @@ export function messagesHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
 /** POST /v1/messages/count_tokens. */
 export function countTokensHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
   return async function countMessageTokens(c) {
-    const req = c.env.incoming;
-    const tracked = c.var.tracked;
-    const raw = await readNodeBody(req, deps.maxBodyBytes());
-    const body = parseJsonBody(raw, '"model" and "messages"');
-    const { model } = deps.resolver.resolveForRequest(body.model);
-    deps.proxy.checkAccess(req.headers, model); // count_tokens too
-    tracked.model = model.id;
+    const { req, raw, body, model, tracked } = await readRequest(c, deps, '"model" and "messages"');
     const count = await countTokens(req, raw, body, model, tracked.abort.signal, deps);
     c.header('x-request-id', tracked.requestId);
     return 'raw' in count ? c.body(count.raw, count.status, { 'content-type': 'application/json' }) : c.json({ input_tokens: count.tokens });

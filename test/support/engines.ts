@@ -15,8 +15,13 @@ export type EngineName = keyof typeof engineSockets;
 const scriptName: Record<EngineName, string> = { docker: 'docker', podman: 'podman', gpuDocker: 'gpu-docker' };
 
 export function pingSocket(socketPath: string, timeoutMs = 3000): Promise<boolean> {
+  return pingEngine({ socketPath }, timeoutMs);
+}
+
+/** True when the engine at `where` (a socket, or host and port) answers `_ping` with OK. */
+export function pingEngine(where: { socketPath: string } | { host: string; port: number }, timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
+    const req = http.get({ ...where, path: '/_ping', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));

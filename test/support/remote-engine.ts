@@ -1,26 +1,15 @@
 // The "remote" engine of the tests: a dockerd in a network namespace of its own, reached over
 // TCP like an engine on another machine (scripts/engines.sh start remote-docker). A port it
 // publishes on its own 127.0.0.1 cannot be reached from here; one on 172.31.252.11 can.
-import http from 'node:http';
 import type { TestContext } from 'node:test';
 import Docker from 'dockerode';
-import { engineSockets } from './engines.js';
+import { engineSockets, pingEngine } from './engines.js';
 import { ensureFakeModelImage } from './fake-model-image.js';
 
 export const remoteEngine = { host: 'tcp://172.31.252.11:2375', ip: '172.31.252.11', port: 2375 } as const;
 
 function pingTcp(timeoutMs = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: remoteEngine.ip, port: remoteEngine.port, path: '/_ping', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK'));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(false));
-  });
+  return pingEngine({ host: remoteEngine.ip, port: remoteEngine.port }, timeoutMs);
 }
 
 /**
