@@ -47,13 +47,14 @@ export function createNodeListener(app: Hono<AppEnv>): NodeListener {
 export function createUpgradeListener(app: Hono<AppEnv>): UpgradeListener {
   return function handleUpgrade(req, socket, head) {
     const raw = req.url ?? '/';
+    let request: Request;
     try {
       req.url = canonicalTarget(raw);
+      request = new Request(`http://swapdock${req.url}`, { method: req.method });
     } catch (err) {
-      socket.end(renderRawResponse(err, dialectOfTarget(raw)));
+      socket.end(renderRawResponse(err instanceof InvalidRequestTargetError ? err : new InvalidRequestTargetError(String(err)), dialectOfTarget(raw)));
       return;
     }
-    const request = new Request(`http://swapdock${req.url}`, { method: req.method });
     Promise.resolve(app.fetch(request, { incoming: req, upgrade: { socket, head } })).catch((err) => socket.end(renderRawResponse(err)));
   };
 }
