@@ -2,8 +2,7 @@
 // and when a model keeps failing (crash-loop backoff).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startServer } from '../../src/cli/start-server.js';
-import { chat, silentLog, testConfig, waitFor } from '../support/app-harness.js';
+import { chat, startApp, testConfig, waitFor } from '../support/app-harness.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
 const MODELS = `
@@ -24,15 +23,8 @@ class LateEventsRuntime extends FakeRuntime {
   }
 }
 
-/** swapdock listening on a random loopback port over a fake runtime; `request` is fetch against it. */
-async function serve(yaml: string, { lateEvents = false } = {}) {
-  const config = testConfig(yaml);
-  config.listen = '127.0.0.1:0';
-  const runtime = lateEvents ? new LateEventsRuntime() : new FakeRuntime();
-  const running = await startServer({ config, log: silentLog, runtime });
-  const request = (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init);
-  return { ...running, runtime, request, close: running.shutdown };
-}
+/** swapdock on a random loopback port (startApp), its engine events late when asked. */
+const serve = (yaml: string, { lateEvents = false } = {}) => startApp(yaml, lateEvents ? new LateEventsRuntime() : {});
 
 async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
   let text = '';
@@ -68,7 +60,7 @@ describe('a model container that dies', () => {
       assert.equal(again.status, 200);
       assert.notEqual(server.scheduler.snapshotOf('m')!.containerId, containerId, 'a new container');
     } finally {
-      await server.shutdown();
+      await server.close();
     }
   });
 
@@ -92,7 +84,7 @@ describe('a model container that dies', () => {
       assert.notEqual(now.containerId, oldId, 'on a new container');
       assert.equal(server.runtime.calls.create, 2);
     } finally {
-      await server.shutdown();
+      await server.close();
     }
   });
 
@@ -109,7 +101,7 @@ describe('a model container that dies', () => {
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'model_crashed');
       assert.equal(server.runtime.calls.create, 1, 'not retried on a new container');
     } finally {
-      await server.shutdown();
+      await server.close();
     }
   });
 
@@ -150,7 +142,7 @@ describe('crash-loop backoff', () => {
       assert.equal(res.status, 200, `no crash-loop backoff after a restart that served; got ${res.status} ${await res.text()}`);
       assert.equal(server.runtime.calls.create, 4);
     } finally {
-      await server.shutdown();
+      await server.close();
     }
   });
 
@@ -172,7 +164,7 @@ describe('crash-loop backoff', () => {
       assert.equal(res.status, 200, `served by the next attempt; got ${res.status} ${await res.clone().text()}`);
       assert.equal(server.runtime.calls.create, 3);
     } finally {
-      await server.shutdown();
+      await server.close();
     }
   });
 

@@ -16,7 +16,7 @@ export function testConfig(yaml: string): SwapdockConfig {
  * runtime underneath. `request(path, init)` is `fetch` against it, so tests drive the same
  * routing table, middleware and forwarding that `swapdock serve` runs.
  */
-export async function startApp(yaml: string, runtimeOptions: FakeRuntimeOptions = {}, options: Pick<StartOptions, 'events'> = {}) {
+export async function startApp(yaml: string, runtimeOptions: FakeRuntimeOptions | FakeRuntime = {}, options: Pick<StartOptions, 'events'> = {}) {
   const running = await buildServer(yaml, runtimeOptions, options);
   const request = (path: string, init?: RequestInit) => fetch(`${running.url}${path}`, init);
   return { request, url: running.url, runtime: running.runtime, scheduler: running.scheduler, config: running.scheduler.currentConfig, close: running.shutdown };
@@ -25,10 +25,11 @@ export async function startApp(yaml: string, runtimeOptions: FakeRuntimeOptions 
 export type TestApp = Awaited<ReturnType<typeof startApp>>;
 
 /** A real listening server (the Node fast path included) on a random loopback port. */
-export async function buildServer(yaml: string, runtimeOptions: FakeRuntimeOptions = {}, options: Pick<StartOptions, 'events'> = {}): Promise<RunningServer & { runtime: FakeRuntime }> {
+/** `runtime`: options for a new FakeRuntime, or one of the test's own (a subclass that misbehaves on purpose). */
+export async function buildServer(yaml: string, runtimeOptions: FakeRuntimeOptions | FakeRuntime = {}, options: Pick<StartOptions, 'events'> = {}): Promise<RunningServer & { runtime: FakeRuntime }> {
   const config = testConfig(yaml);
   config.listen = '127.0.0.1:0';
-  const runtime = new FakeRuntime(runtimeOptions);
+  const runtime = runtimeOptions instanceof FakeRuntime ? runtimeOptions : new FakeRuntime(runtimeOptions);
   const running = await startServer({ config, log: silentLog, runtime, ...options });
   return { ...running, runtime };
 }
