@@ -52,7 +52,7 @@ export function messagesHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
     const options = { mode: passthrough ? 'passthrough' : 'translate', requestedModel: body.model, stopSequences: request.stop_sequences, thinking: wantsThinking(request) } as const;
     const sink = attachSink(tracked, new AnthropicSink(c.env.outgoing!, tracked.requestId, options, tracked.meter), deps.log);
     const onStreamWait = (m: ModelConfig) => sink.beginWaiting(m, deps.heartbeatMs());
-    const signal = tracked.abort.signal;
+    const signal = tracked.abort;
     if (passthrough) {
       await deps.proxy.forward({ method: 'POST', path: req.url ?? '/v1/messages', headers: req.headers, body: raw, parsed: body, signal, onStreamWait }, sink);
     } else {

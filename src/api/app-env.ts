@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Handler } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
 import type { ResponseMeter } from '../proxy/response-meter.js';
+import type { LazyAbort } from '../util/lazy-abort.js';
 import type { ErrorDialect } from './error-response.js';
 
 /** Who may call a route: anyone, any valid API key, or an admin key (only when auth.keys is set). */
@@ -49,7 +50,7 @@ export interface TrackedRequest {
   /** performance.now() at arrival. */
   started: number;
   /** Fires when the client goes away (proxied routes): cancels the wait for a model and the upstream request. */
-  abort: AbortController;
+  abort: LazyAbort;
   /** Time to first byte and tokens, read as the answer passes (proxied routes, with events on). */
   meter?: ResponseMeter;
   /** The model that answered (or is waited for), once known. */

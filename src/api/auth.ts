@@ -1,7 +1,8 @@
 // API keys (auth.keys): who may call, which models a key may use, and which routes need an admin
 // key. Pure policy, no HTTP: the Node listener (auth-gate.ts), the proxy's access hook and the
 // /v1/models list all ask this file. Keys are compared in constant time over SHA-256 digests (so
-// neither content nor length leaks through timing) and never appear in a message or a log line.
+// neither content nor length leaks through timing; a key that matched once is then found by lookup)
+// and never appear in a message or a log line.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
@@ -68,6 +69,8 @@ interface StoredKey extends ApiKey {
 /** The configured keys with their digests, built once per config object. */
 export class KeyRing {
   private readonly keys: StoredKey[];
+  /** Presented strings that matched a key (a key may arrive with different surrounding text: bounded). */
+  private readonly matched = new Map<string, StoredKey>();
 
   constructor(config: Pick<SwapdockConfig, 'auth'>) {
     this.keys = config.auth.keys.map((k) => ({
@@ -90,11 +93,17 @@ export class KeyRing {
    * how much of one) matched.
    */
   match(presented: string): ApiKey | undefined {
+    // A key that matched before is found without hashing it again (a SHA-256 per request was a
+    // measurable share of the proxy's CPU). Only valid keys are remembered, so unknown ones
+    // cannot grow the map, and it belongs to this config's ring: a reload starts afresh.
+    const known = this.matched.get(presented);
+    if (known) return known;
     const digest = digestOf(presented);
     let found: StoredKey | undefined;
     for (const key of this.keys) {
       if (timingSafeEqual(digest, key.digest) && !found) found = key;
     }
+    if (found && this.matched.size < this.keys.length * 4) this.matched.set(presented, found);
     return found;
   }
 

@@ -28,7 +28,7 @@ export function inferenceHandler(deps: InferenceRouteDeps): Handler<AppEnv> {
     const sink = attachSink(tracked, new NodeResponseSink(c.env.outgoing!, tracked.requestId, tracked.meter), deps.log);
     const body = await readNodeBody(req, deps.maxBodyBytes());
     const onStreamWait = (model: ModelConfig) => sink.beginWaiting(model, deps.heartbeatMs());
-    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: tracked.abort.signal, onStreamWait }, sink);
+    await deps.proxy.forward({ method: 'POST', path: req.url ?? '/', headers: req.headers, body, signal: tracked.abort, onStreamWait }, sink);
     return RESPONSE_ALREADY_SENT;
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { SwapdockConfig } from '../config/schema.js';
 import { ResponseMeter } from '../proxy/response-meter.js';
 import type { SchedulerEvents } from '../scheduler/scheduler-events.js';
+import { LazyAbort } from '../util/lazy-abort.js';
 import type { AppEnv, RouteSpec, TrackedRequest } from './app-env.js';
 import { authorize, keyRingFor } from './auth.js';
 import { rememberKey } from './auth-gate.js';
@@ -33,7 +34,7 @@ function trackRequest(spec: RouteSpec, deps: MiddlewareDeps): MiddlewareHandler<
     const tracked: TrackedRequest = {
       requestId: newRequestId(incoming.headers['x-request-id']),
       started: performance.now(),
-      abort: new AbortController(),
+      abort: new LazyAbort(),
       meter: withEvents ? new ResponseMeter() : undefined,
     };
     c.set('route', spec);

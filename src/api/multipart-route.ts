@@ -59,7 +59,7 @@ export function multipartHandler(deps: MultipartRouteDeps): Handler<AppEnv> {
         headers['content-length'] = String(Number(headers['content-length']) + replacement.length - (found.end - found.start));
       }
       const body = Readable.from(replay(prefix, req, found, replacement, limit, () => (overLimit = true)), { objectMode: false });
-      await deps.proxy.passthrough(model, { method: 'POST', path: req.url ?? '/', headers, body, signal: tracked.abort.signal }, sink);
+      await deps.proxy.passthrough(model, { method: 'POST', path: req.url ?? '/', headers, body, signal: tracked.abort }, sink);
     } catch (err) {
       if (!req.readableEnded) req.resume(); // drain the rest of the upload so the client reads the answer
       throw overLimit ? new PayloadTooLargeError(limit) : err;

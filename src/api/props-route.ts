@@ -18,7 +18,7 @@ export function propsHandler(deps: UpstreamRouteDeps): Handler<AppEnv> {
     const name = url.searchParams.get('model');
     if (!name) throw new BadRequestError('GET /props needs the model as a query parameter: /props?model=<id> (a name from GET /v1/models).', 'missing_model');
     const { model } = deps.resolver.resolveForRequest(name);
-    await deps.proxy.passthrough(model, { method: 'GET', path: `${url.pathname}${url.search}`, headers: req.headers, body: null, signal: tracked.abort.signal }, sink);
+    await deps.proxy.passthrough(model, { method: 'GET', path: `${url.pathname}${url.search}`, headers: req.headers, body: null, signal: tracked.abort }, sink);
     return RESPONSE_ALREADY_SENT;
   };
 }

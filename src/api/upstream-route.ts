@@ -88,7 +88,7 @@ export function upstreamHandler(deps: UpstreamRouteDeps): Handler<AppEnv> {
     const sink = attachSink(tracked, new NodeResponseSink(c.env.outgoing!, tracked.requestId, tracked.meter), deps.log);
     const method = requestMethod(req);
     const hasBody = method !== 'GET' && method !== 'HEAD';
-    await deps.proxy.passthrough(model, { method, path: target.path, headers: req.headers, body: hasBody ? req : null, signal: tracked.abort.signal }, sink);
+    await deps.proxy.passthrough(model, { method, path: target.path, headers: req.headers, body: hasBody ? req : null, signal: tracked.abort }, sink);
     return RESPONSE_ALREADY_SENT;
   };
 }

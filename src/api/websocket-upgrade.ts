@@ -33,7 +33,7 @@ export async function proxyUpgrade(req: IncomingMessage, upgrade: UpgradeBinding
   const client = upgrade.socket as Socket;
   client.on('error', () => undefined); // a reset client only ends the tunnel
   const headers = upstreamHeaders(req, model, deps);
-  const lease = await deps.scheduler.acquire(model.id, tracked.abort.signal);
+  const lease = await deps.scheduler.acquire(model.id, tracked.abort);
   let upstream: Socket;
   try {
     upstream = await connectTo(lease);
@@ -70,13 +70,13 @@ function tunnel(req: IncomingMessage, client: Socket, head: Buffer, upstream: So
   const close = () => {
     if (closed) return;
     closed = true;
-    lease.signal.removeEventListener('abort', close);
+    lease.onRevoke(undefined);
     client.destroy();
     upstream.destroy();
     lease.release();
   };
   // A forced unload or a crash of the model ends its connections too.
-  lease.signal.addEventListener('abort', close, { once: true });
+  lease.onRevoke(close);
   upstream.on('error', close).on('close', close);
   client.on('close', close);
   if (client.destroyed) return close(); // the client left while the model started

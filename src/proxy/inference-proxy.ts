@@ -11,6 +11,7 @@ import type { ModelConfig } from '../config/schema.js';
 import { BadRequestError, ModelNotFoundError, UpstreamError, errorMessage } from '../errors.js';
 import { SendAgainOnNewContainer, isConnectFailure, maySendAgainAfterCrash, type FailedAttempt } from '../scheduler/crash-resend.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
+import type { Cancellation } from '../util/lazy-abort.js';
 import type { LeaseOutcome } from '../scheduler/scheduler-context.js';
 import { ModelResolver, upstreamNameOf } from './model-resolver.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -24,7 +25,7 @@ export interface ProxyRequest {
   /** `body` already parsed by the route (it is not parsed again); may be rewritten in place. */
   parsed?: JsonBody;
   /** Fires when the client goes away: cancels the wait for a model and the upstream request. */
-  signal: AbortSignal;
+  signal: Cancellation;
   /** Called when a streaming request (`"stream": true`) has to wait for its model. */
   onStreamWait?: (model: ModelConfig) => void;
 }
@@ -171,7 +172,7 @@ export class InferenceProxy {
   }
 
   /** A lease on `model`; `onWait` is called when the request has to wait for it. */
-  private acquire(model: ModelConfig, signal: AbortSignal, onWait?: () => void): Lease | Promise<Lease> {
+  private acquire(model: ModelConfig, signal: Cancellation, onWait?: () => void): Lease | Promise<Lease> {
     const acquired = this.deps.scheduler.acquire(model.id, signal);
     if (acquired instanceof Promise) onWait?.();
     return acquired;
@@ -212,7 +213,7 @@ export class InferenceProxy {
     return new Promise<ModelConfig>((resolve, reject) => {
       const handler = new ForwardHandler(lease, sink, request.signal, resolve, reject, (err) => this.failureFor(lease, err, attempt));
       // A forced unload cuts the request, wherever it is (ended by the handler's last event).
-      lease.signal.addEventListener('abort', handler.onLeaseAbort, { once: true });
+      lease.onRevoke(handler.onLeaseAbort);
       try {
         // Errors from here on reach handler.onResponseError, which releases the lease.
         this.deps.pools.get(lease.endpoint).dispatch({ method: request.method as 'POST', path: request.path, headers, body }, handler);
@@ -275,17 +276,17 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly lease: Lease,
     private readonly sink: UpstreamSink,
-    private readonly signal: AbortSignal,
+    private readonly signal: Cancellation,
     private readonly resolve: (model: ModelConfig) => void,
     private readonly reject: (err: unknown) => void,
     private readonly explainFailure: (err: Error) => Promise<Error>,
   ) {}
 
-  readonly onLeaseAbort = () => this.controller?.abort(this.lease.signal.reason as Error);
+  readonly onLeaseAbort = (reason: Error) => this.controller?.abort(reason);
 
   /** Releases the lease; called once, by the last event undici delivers. */
   end(outcome?: LeaseOutcome): void {
-    this.lease.signal.removeEventListener('abort', this.onLeaseAbort);
+    this.lease.onRevoke(undefined);
     this.lease.release(outcome);
   }
 
@@ -293,7 +294,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.controller = controller;
     // The client may have left, or the model been unloaded, while the request waited for a connection.
     if (this.signal.aborted) controller.abort(this.signal.reason as Error);
-    else if (this.lease.signal.aborted) controller.abort(this.lease.signal.reason as Error);
+    else if (this.lease.revoked) controller.abort(this.lease.revoked);
     else this.sink.onStart(controller);
   }
 
@@ -322,11 +323,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     // Not the backend's doing when the client left, the model went away or the sink refused the head.
-    this.end(this.signal.aborted || this.lease.signal.aborted || this.headError ? undefined : 'broken');
+    this.end(this.signal.aborted || this.lease.revoked || this.headError ? undefined : 'broken');
     if (this.headSent) this.sink.onBroken(err);
     else if (this.headError) this.reject(this.headError);
     else if (this.signal.aborted) this.reject(err);
-    else if (this.lease.signal.aborted) this.reject(this.lease.signal.reason);
+    else if (this.lease.revoked) this.reject(this.lease.revoked);
     else void this.explainFailure(err).then(this.reject);
   }
 }

@@ -143,20 +143,20 @@ export class EngineWatch {
     for (let w = slot.dequeue(); w; w = slot.dequeue()) waiters.push(w);
     // And the requests in flight on the dead container: by the time the crash is described, a
     // request that came after it may hold a lease on the new container.
-    const inFlight = [...slot.leaseAborts];
+    const inFlight = [...slot.leases];
     const error = this.failRequests(slot, containerId, describe, waiters, inFlight);
     slot.crash = { containerId, error };
     return error;
   }
 
-  private async failRequests(slot: Slot, containerId: string, describe: () => Promise<string>, waiters: { reject(err: Error): void }[], inFlight: AbortController[]): Promise<Error> {
+  private async failRequests(slot: Slot, containerId: string, describe: () => Promise<string>, waiters: { reject(err: Error): void }[], inFlight: { revoke(reason: Error): void }[]): Promise<Error> {
     const { runtime, log } = this.s;
     const [reason, lastLogLines] = await Promise.all([describe(), runtime.logs(containerId, 20).catch(() => [])]);
     slot.lastError = reason;
     const error = new ModelCrashedError(slot.id, reason, lastLogLines);
     log.error({ model: slot.id, containerId: short(containerId), reason, lastLogLines }, `Model '${slot.id}' stopped unexpectedly: ${reason}`);
     for (const waiter of waiters) waiter.reject(error);
-    for (const abort of inFlight) abort.abort(error);
+    for (const lease of inFlight) lease.revoke(error);
     await runtime.remove(containerId).catch(() => undefined);
     this.s.schedule();
     return error;

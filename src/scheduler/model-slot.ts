@@ -6,6 +6,7 @@ import type { RunningContainer } from './container-lifecycle.js';
 import type { FailureRecord } from './crash-backoff.js';
 import { canTransition, type ModelStatus } from './model-state.js';
 import type { LoadReason, UnloadReason } from './scheduler-events.js';
+import { whenCancelled, type Cancellation } from '../util/lazy-abort.js';
 
 /** What a status change carries for observers (state-observer.ts). */
 export interface TransitionDetail {
@@ -83,11 +84,12 @@ export class ModelSlot<Lease = unknown> {
   pendingModel?: ModelConfig;
   /** Why the next load happens, when not for a request (admin, preload); read by the observer. */
   loadCause?: LoadReason;
-  /** Aborts the requests in flight on a forced unload. */
-  readonly leaseAborts = new Set<AbortController>();
+  /** The leases of the requests in flight, revoked on a forced unload or a crash. */
+  readonly leases = new Set<{ revoke(reason: Error): void }>();
   private queue: QueuedWaiter<Lease>[] = [];
   private drainWaiters: (() => void)[] = [];
   private idleTimer?: NodeJS.Timeout;
+  private idleTtlMs = 0;
 
   constructor(
     public model: ModelConfig,
@@ -168,7 +170,6 @@ export class ModelSlot<Lease = unknown> {
 
   beginRequest(): void {
     this.inFlight++;
-    this.clearIdleTimer();
     this.observer?.countsChanged(this);
   }
 
@@ -189,7 +190,7 @@ export class ModelSlot<Lease = unknown> {
    * Queues a request. It leaves the queue when granted, when `signal` fires (client gone), or
    * when `timeoutMs` passes, in which case `onTimeout` supplies the error.
    */
-  enqueue(waiter: Waiter<Lease>, signal: AbortSignal | undefined, timeoutMs: number, onTimeout: () => Error, onLeave: () => void): void {
+  enqueue(waiter: Waiter<Lease>, cancel: Cancellation | undefined, timeoutMs: number, onTimeout: () => Error, onLeave: () => void): void {
     const leave = (err: Error) => {
       if (!this.queue.includes(queued)) return;
       this.queue = this.queue.filter((w) => w !== queued);
@@ -198,17 +199,16 @@ export class ModelSlot<Lease = unknown> {
       waiter.reject(err);
       onLeave();
     };
-    const onAbort = () => leave(signal!.reason instanceof Error ? signal!.reason : new Error('the client went away while waiting'));
     const timer = setTimeout(() => leave(onTimeout()), timeoutMs);
     timer.unref();
+    const stopListening = cancel && whenCancelled(cancel, (reason) => leave(reason instanceof Error ? reason : new Error('the client went away while waiting')));
     const queued: QueuedWaiter<Lease> = {
       ...waiter,
       cleanup: () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        stopListening?.();
       },
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
     this.queue.push(queued);
     this.observer?.countsChanged(this);
   }
@@ -239,10 +239,27 @@ export class ModelSlot<Lease = unknown> {
     for (let w = this.dequeue(); w; w = this.dequeue()) w.reject(err);
   }
 
+  /**
+   * Calls `onIdle` once the model has had no request in flight for `ttlMs` (0 = never). One timer
+   * serves many requests: it is not reset per request but, when it fires, measured against
+   * `lastUsedAt` and set again for the rest (a timer per request was a cost on the hot path).
+   */
   armIdleTimer(ttlMs: number, onIdle: () => void): void {
+    if (this.idleTimer && this.idleTtlMs === ttlMs) return;
     this.clearIdleTimer();
-    if (ttlMs <= 0) return; // 0 = never unload
-    this.idleTimer = setTimeout(onIdle, ttlMs);
+    if (ttlMs <= 0) return;
+    this.idleTtlMs = ttlMs;
+    this.setIdleTimer(ttlMs, onIdle);
+  }
+
+  private setIdleTimer(delayMs: number, onIdle: () => void): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.inFlight > 0) return; // busy: its last release arms it again
+      const idleFor = Date.now() - this.lastUsedAt;
+      if (idleFor < this.idleTtlMs) this.setIdleTimer(this.idleTtlMs - idleFor, onIdle);
+      else onIdle();
+    }, delayMs);
     this.idleTimer.unref();
   }
 

@@ -11,8 +11,13 @@ export interface Lease {
   readonly model: ModelConfig;
   readonly endpoint: Endpoint;
   readonly containerId: string;
-  /** Fires when the model goes away under this request (forced unload, crash). */
-  readonly signal: AbortSignal;
+  /** Why the model went away under this request (forced unload, crash); undefined while it serves. */
+  readonly revoked: Error | undefined;
+  /**
+   * The one listener told when the lease is revoked (at once when it already was); a later call
+   * replaces it, `undefined` removes it. Released leases are never revoked.
+   */
+  onRevoke(listener: ((reason: Error) => void) | undefined): void;
   /**
    * Another request on this container had already lost its connection when this lease was
    * granted: the container may have died before the engine reported it (crash-resend.ts).

@@ -21,6 +21,7 @@ import { RECENT_USE_MS, drainBlockersAt, orderWaiting, protectsRecentUse } from 
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
+import type { Cancellation } from '../util/lazy-abort.js';
 
 export type { Lease } from './scheduler-context.js';
 
@@ -152,18 +153,19 @@ export class Scheduler {
    * A lease on a ready model: synchronously when it can serve at once (the hot path), else a
    * promise that settles when the request leaves the queue (granted, timed out, client gone).
    */
-  acquire(modelId: string, signal?: AbortSignal): Lease | Promise<Lease> {
+  acquire(modelId: string, cancel?: Cancellation): Lease | Promise<Lease> {
     const slot = this.slots.get(modelId);
     if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
     if (this.shuttingDown) throw new ShuttingDownError();
     if (!slot.hasWaiters() && slot.canServe()) return grantLease(slot, false, this.afterRelease);
     this.backoff.admit(slot);
     if (slot.queued >= slot.model.maxQueue) throw new QueueFullError(modelId, slot.model.maxQueue, 2);
-    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the client went away');
+    if (cancel?.aborted) throw cancel.reason instanceof Error ? cancel.reason : new Error('the client went away');
     return new Promise<Lease>((resolve, reject) => {
       const timeout = () => new QueueTimeoutError(modelId, this.config.queue.maxWaitMs, slot.describeWait(), Math.max(5, Math.ceil((slot.loadDurationMs ?? 0) / 1000)));
-      slot.enqueue({ enqueuedAt: this.now(), resolve, reject }, signal, this.config.queue.maxWaitMs, timeout, () => this.schedule());
-      this.schedule();
+      slot.enqueue({ enqueuedAt: this.now(), resolve, reject }, cancel, this.config.queue.maxWaitMs, timeout, () => this.schedule());
+      // A ready model that is only full (maxConcurrent) changes no decision: a release serves the queue.
+      if (slot.status !== 'ready' || slot.drainingFor) this.schedule();
     });
   }
 
@@ -180,8 +182,10 @@ export class Scheduler {
 
   private readonly afterRelease = (slot: Slot): void => {
     if (slot.inFlight === 0) this.lifecycle.armIdleTimer(slot);
-    // The hot path: when nobody waits and nothing drains, a finished request changes no decision.
-    if (slot.drainingFor || this.anyoneWaiting()) this.schedule();
+    // The hot path: a model that still has requests in flight stays busy, so placement cannot
+    // change; only its own queue may move up. Once idle it may be evicted for a waiting model.
+    if (slot.drainingFor || (slot.inFlight === 0 && this.anyoneWaiting())) this.schedule();
+    else if (slot.hasWaiters()) this.pump(slot);
   };
 
   private anyoneWaiting(): boolean {
@@ -353,7 +357,7 @@ export class Scheduler {
     if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
     slot.rejectWaiters(new ModelUnloadedError(modelId));
     slot.startAbort?.abort(new ModelUnloadedError(modelId));
-    if (options.force) for (const abort of slot.leaseAborts) abort.abort(new ModelUnloadedError(modelId));
+    if (options.force) for (const lease of slot.leases) lease.revoke(new ModelUnloadedError(modelId));
     await this.lifecycle.drainAndStop(slot, 'unload', options.force ? 'forced unload requested' : 'unload requested', 'admin');
   }
 
