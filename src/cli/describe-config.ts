@@ -1,9 +1,11 @@
-// What `swapdock check` prints: each model's container as the engine would receive it.
+// What `swapdock check` prints: each model's container as the engine would receive it, and
+// warnings about settings that load but will not work as meant.
 import { stringify } from 'yaml';
 import { formatDuration, formatSize } from '../config/duration.js';
-import type { SwapdockConfig } from '../config/schema.js';
+import type { SleepConfig, SwapdockConfig } from '../config/schema.js';
+import { formatHttpCall, sleepWarnings } from '../config/sleep-schema.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
-import { redactedAuth, redactedEnv } from '../config/redact.js';
+import { redactedAuth, redactedEnv, redactedSleep } from '../config/redact.js';
 
 export function describeConfig(config: SwapdockConfig, source: string, asJson: boolean): string {
   const models = [...config.models.values()].map((model) => {
@@ -39,8 +41,10 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
         maxQueue: model.maxQueue,
         conflicts: model.conflicts,
       },
+      ...(model.sleep ? { sleep: describeSleep(model.sleep) } : {}),
     };
   });
+  const warnings = sleepWarnings(config);
   const summary = {
     listen: config.listen,
     instance: config.instance,
@@ -56,9 +60,29 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
       host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket',
       network: config.engine.network || `none (ports published on ${config.engine.address ?? "the engine host's address (127.0.0.1 for a socket)"})`,
       ...(config.engine.tls ? { tls: config.engine.tls } : {}),
+      sleepMemory: config.engine.sleepMemory === undefined ? "the engine's total memory minus 8 GiB" : formatSize(config.engine.sleepMemory),
     },
     models,
   };
-  if (asJson) return JSON.stringify(summary, null, 2);
-  return `# ${source} is valid: ${models.length} model(s)\n${stringify(summary)}`;
+  if (asJson) return JSON.stringify({ ...summary, warnings }, null, 2);
+  const warningLines = warnings.map((w) => `# warning: ${w}\n`).join('');
+  return `# ${source} is valid: ${models.length} model(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n${warningLines}${stringify(summary)}`;
+}
+
+/** sleep.adminKey shows as "[redacted]". */
+function describeSleep(sleep: SleepConfig) {
+  const shown = redactedSleep(sleep);
+  return {
+    kind: shown.kind,
+    ...(shown.kind === 'vllm' ? { level: shown.level === 1 ? '1 (weights kept in host RAM)' : '2 (weights dropped, reloaded on wake)' } : {}),
+    hostMemory: formatSize(shown.memoryBytes),
+    vramPerGpu: formatSize(shown.vramBytes),
+    stoppedAfter: shown.ttlMs === 0 ? 'never' : formatDuration(shown.ttlMs),
+    timeout: formatDuration(shown.timeoutMs),
+    ...(shown.adminKey !== undefined ? { adminKey: shown.adminKey } : {}),
+    ...(shown.load ? { load: shown.load } : {}),
+    ...(shown.sleepRequest ? { sleepRequest: formatHttpCall(shown.sleepRequest) } : {}),
+    ...(shown.wakeRequest ? { wakeRequest: formatHttpCall(shown.wakeRequest) } : {}),
+    ...(shown.statusRequest ? { statusRequest: formatHttpCall(shown.statusRequest) } : {}),
+  };
 }

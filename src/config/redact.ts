@@ -1,7 +1,7 @@
 // How secrets in the config are shown wherever the config is shown (`swapdock check`, /api, the
-// web UI): API keys and env values marked secret — or named like a secret (HF_TOKEN, API_KEY,
-// PASSWORD…), in case nobody marked them — become "[redacted]".
-import type { ModelConfig, SwapdockConfig } from './schema.js';
+// web UI): API keys, a sleeping model's sleep.adminKey, and env values marked secret — or named
+// like a secret (HF_TOKEN, API_KEY, PASSWORD…), in case nobody marked them — become "[redacted]".
+import type { ModelConfig, SleepConfig, SwapdockConfig } from './schema.js';
 
 export const REDACTED = '[redacted]';
 
@@ -20,4 +20,9 @@ export function redactedAuth(config: Pick<SwapdockConfig, 'auth'>) {
   return {
     keys: config.auth.keys.map((k) => ({ name: k.name, key: REDACTED, models: k.models ?? 'all', admin: k.admin })),
   };
+}
+
+/** A model's sleep settings as they may be shown: sleep.adminKey (tabbyapi) as "[redacted]". */
+export function redactedSleep(sleep: SleepConfig): SleepConfig {
+  return sleep.adminKey === undefined ? { ...sleep } : { ...sleep, adminKey: REDACTED };
 }

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './duration.js';
 import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
 import { checkPlacement } from './check-placement.js';
+import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
+
+export type { HttpCall, SleepConfig } from './sleep-schema.js';
 
 const duration = (what: string) =>
   z
@@ -51,6 +54,41 @@ const gpuDevice = z.strictObject({
 });
 
 const httpPath = z.string().regex(/^\//, "must start with '/'");
+
+const httpCall = (what: string) =>
+  z
+    .string()
+    .transform((value, ctx) => {
+      const call = parseHttpCall(value);
+      if (!call) {
+        ctx.addIssue({ code: 'custom', message: `'${value}' is not a request; ${HOW_TO_WRITE_A_REQUEST}` });
+        return z.NEVER;
+      }
+      return call;
+    })
+    .describe(what);
+
+// Kind-specific keys are checked in checkSleep (sleep-schema.ts), which says which kind takes them.
+const sleepSchema = z
+  .strictObject({
+    kind: z
+      .enum(['vllm', 'tabbyapi', 'http'])
+      .describe('How it is put to sleep and woken: vllm (its /sleep and /wake_up), tabbyapi (model unload and load), http (requests you name)'),
+    level: z
+      .literal([1, 2], { error: 'write 1 (weights kept in host RAM: fast wake) or 2 (weights dropped: reloaded on wake)' })
+      .optional()
+      .describe('vllm only: 1 = weights kept in host RAM (fast wake), 2 = dropped and reloaded on wake; default 1'),
+    memory: size.optional().describe('Host RAM it holds while asleep, counted against engine.sleepMemory; default: vllm level 1 its vram times its GPUs, else 0'),
+    vram: size.optional().describe('VRAM it still holds on each of its GPUs while asleep (CUDA context); default 0'),
+    ttl: duration('Asleep this long, the container is stopped; 0 = never (the default)').optional(),
+    timeout: duration('A sleep or wake call that takes longer has failed').prefault(DEFAULT_SLEEP_TIMEOUT),
+    adminKey: z.string().min(1).optional().describe('tabbyapi only: admin key, sent as x-admin-key; redacted wherever the config is shown'),
+    load: z.record(z.string(), z.unknown()).optional().describe('tabbyapi only, required: the JSON body of POST /v1/model/load that wakes it (with model_name)'),
+    sleepRequest: httpCall('http only, required: the request that puts it to sleep, e.g. "POST /sleep"').optional(),
+    wakeRequest: httpCall('http only, required: the request that wakes it, e.g. "POST /wake"').optional(),
+    statusRequest: httpCall('http only, optional: the request that asks whether it is asleep, e.g. "GET /asleep"').optional(),
+  })
+  .describe('Put to sleep instead of stopped, to free its GPUs and wake faster than a start');
 
 export const modelSchema = z
   .strictObject({
@@ -100,6 +138,10 @@ export const modelSchema = z
       .describe('What the backend speaks: openai (swapdock translates /v1/messages for it), anthropic, or both'),
     contextLength: z.number().int().min(1).optional().describe('Context length reported in /v1/models'),
     owner: z.string().min(1).default('swapdock').describe('owned_by reported in /v1/models'),
+    sleep: sleepSchema.optional(),
+  })
+  .superRefine((model, ctx) => {
+    for (const issue of checkSleep(model)) ctx.addIssue({ code: 'custom', ...issue });
   })
   .describe('One model served by one container');
 
@@ -133,6 +175,9 @@ const engineSchema = z
       .optional()
       .describe('TLS for a tcp:// engine (dockerd --tlsverify); the files are read at start-up'),
     network: z.string().default('').describe('When set, containers join this network and are reached by name'),
+    sleepMemory: size
+      .optional()
+      .describe("Host RAM that sleeping models may hold in total (their sleep.memory), e.g. 64g; default: the engine's total memory minus 8g"),
   })
   .superRefine((engine, ctx) => {
     if (engine.tls && engine.host && !/^(tcp|https):/.test(engine.host)) {
@@ -242,7 +287,7 @@ type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedModel = z.output<typeof modelSchema>;
 
 /** A model with every default applied: what the scheduler and runtime work from. */
-export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram' | 'memory' | 'env'> {
+export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 'stopTimeout' | 'vram' | 'memory' | 'env' | 'sleep'> {
   id: string;
   env: Record<string, string>;
   /** Names of env entries marked secret: redacted wherever the config is shown. */
@@ -254,6 +299,8 @@ export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 
   ttlMs: number;
   startTimeoutMs: number;
   stopTimeoutMs: number;
+  /** Put to sleep instead of stopped; undefined = never sleeps. */
+  sleep?: SleepConfig;
 }
 
 export interface GpuDevice {
@@ -261,7 +308,11 @@ export interface GpuDevice {
   vramBytes: number;
 }
 
-export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits'> {
+export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits' | 'engine'> {
+  engine: Omit<ParsedConfig['engine'], 'sleepMemory'> & {
+    /** Bytes; undefined = the engine's total memory minus 8g, resolved at runtime. */
+    sleepMemory?: number;
+  };
   limits: { maxBodyBytes: number; maxHeaderBytes: number };
   shutdownTimeoutMs: number;
   /** Configured inventory; undefined = detect at start-up. */
@@ -279,7 +330,7 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     stopTimeoutMs: parsed.defaults.stopTimeout,
   };
   const models = new Map<string, ModelConfig>();
-  for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, env: rawEnv, ...rest }] of Object.entries(parsed.models)) {
+  for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, env: rawEnv, sleep, ...rest }] of Object.entries(parsed.models)) {
     const env: Record<string, string> = {};
     const secretEnv: string[] = [];
     for (const [name, value] of Object.entries(rawEnv)) {
@@ -299,6 +350,7 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
       ttlMs: ttl ?? defaults.ttlMs,
       startTimeoutMs: startTimeout ?? defaults.startTimeoutMs,
       stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,
+      ...(sleep ? { sleep: resolveSleep(sleep, { gpus: rest.gpus, vramBytes: vram }, parsed.gpus?.length) } : {}),
     });
   }
   const { models: _m, defaults: _d, shutdownTimeout, gpus, queue, swap, limits, ...rest } = parsed;

@@ -29,13 +29,14 @@ export function containerNameFor(instance: string, modelId: string): string {
  */
 export function buildContainerSpec(model: ModelConfig, context: SpecContext, devices?: string[]): ContainerSpec {
   const chosen = devices?.length ? devices : undefined;
+  const env = { ...sleepEnv(model), ...model.env };
   const spec: Omit<ContainerSpec, 'labels'> = {
     name: containerNameFor(context.instance, model.id),
     image: model.image,
     pull: model.pull,
     command: model.command,
     entrypoint: model.entrypoint,
-    env: chosen ? { ...model.env, NVIDIA_VISIBLE_DEVICES: chosen.join(',') } : model.env,
+    env: chosen ? { ...env, NVIDIA_VISIBLE_DEVICES: chosen.join(',') } : env,
     volumes: model.volumes,
     port: model.port,
     gpus: chosen ? { kind: 'ids', ids: chosen } : gpuRequestFor(model.gpus),
@@ -53,6 +54,14 @@ export function buildContainerSpec(model: ModelConfig, context: SpecContext, dev
       ...(chosen ? { [LABEL_DEVICES]: chosen.join(',') } : {}),
     },
   };
+}
+
+/**
+ * vLLM serves /sleep, /wake_up and /is_sleeping only in its development mode; a model that sleeps
+ * the vLLM way gets it. The model's own env comes after, so a value the user set wins.
+ */
+function sleepEnv(model: ModelConfig): Record<string, string> {
+  return model.sleep?.kind === 'vllm' ? { VLLM_SERVER_DEV_MODE: '1' } : {};
 }
 
 /** Hash of everything that shapes the container; key order does not matter. */

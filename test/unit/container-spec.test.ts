@@ -13,6 +13,9 @@ const config = parseConfigText(
   cpu: { image: img, port: 9000 }
   capped: { image: img, memory: 64m }
   capped-gpu: { image: img, gpus: 1, memory: 2g }
+  vllm-sleeps: { image: img, gpus: 1, env: { A: "1" }, sleep: { kind: vllm } }
+  vllm-sleeps-own-mode: { image: img, gpus: 1, env: { VLLM_SERVER_DEV_MODE: "0" }, sleep: { kind: vllm, level: 2 } }
+  http-sleeps: { image: img, gpus: 1, sleep: { kind: http, sleepRequest: POST /sleep, wakeRequest: POST /wake } }
 `,
   't',
   {},
@@ -42,6 +45,17 @@ describe('buildContainerSpec', () => {
     assert.equal((libpodCreateBody(spec('gpu-all'), '127.0.0.1') as Libpod).resource_limits, undefined);
     const raised = buildContainerSpec({ ...config.models.get('capped')!, memoryBytes: 128 * 1024 ** 2 }, { instance: 'test', network: '' });
     assert.notEqual(raised.labels[LABEL_SPEC_HASH], spec('capped').labels[LABEL_SPEC_HASH], 'a new limit means a new container');
+  });
+  it('turns on vLLM\'s dev mode (its /sleep and /wake_up) for a model that sleeps the vLLM way, unless the user set it', () => {
+    assert.deepEqual(spec('vllm-sleeps').env, { A: '1', VLLM_SERVER_DEV_MODE: '1' });
+    assert.deepEqual(spec('vllm-sleeps-own-mode').env, { VLLM_SERVER_DEV_MODE: '0' }, 'theirs wins');
+    assert.deepEqual(spec('http-sleeps').env, {});
+    assert.deepEqual(spec('gpu-all').env, { A: '1' });
+    const placed = buildContainerSpec(config.models.get('vllm-sleeps')!, { instance: 'test', network: '' }, ['0']);
+    assert.deepEqual(placed.env, { A: '1', VLLM_SERVER_DEV_MODE: '1', NVIDIA_VISIBLE_DEVICES: '0' });
+    assert.deepEqual(config.models.get('vllm-sleeps')!.env, { A: '1' }, 'the model config is left alone');
+    type Compat = { Env?: string[] };
+    assert.ok((compatCreateBody(spec('vllm-sleeps'), '127.0.0.1') as Compat).Env?.includes('VLLM_SERVER_DEV_MODE=1'));
   });
   it('turns gpus into engine-neutral requests', () => {
     assert.deepEqual(spec('gpu-all').gpus, { kind: 'all' });
