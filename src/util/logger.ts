@@ -5,15 +5,19 @@ import type { LogTail } from './log-tail.js';
 export type LogFormat = 'json' | 'pretty';
 
 /**
- * Never log a secret: API keys (request headers, cookies, auth.keys) and container env values,
- * wherever a log call might carry them, are written as "[redacted]".
+ * Never log a secret: API keys (request headers, cookies, auth.keys), container env values and
+ * tabbyAPI admin keys (a model's sleep.adminKey, the x-admin-key header), wherever a log call
+ * might carry them, are written as "[redacted]". pino's redact (@pinojs/redact) matches exact
+ * paths: `*` stands for exactly one key, so `*.adminKey` covers { sleep: { adminKey } } and
+ * `*.sleep.adminKey` covers { model: { sleep: { adminKey } } }, nothing deeper.
  */
-const SECRET_HEADERS = ['.authorization', '["x-api-key"]', '.cookie', '["set-cookie"]', '["proxy-authorization"]'];
+const SECRET_HEADERS = ['.authorization', '["x-api-key"]', '["x-admin-key"]', '.cookie', '["set-cookie"]', '["proxy-authorization"]'];
 export const LOG_REDACTION = {
   paths: [
     ...SECRET_HEADERS.flatMap((h) => [`headers${h}`, `*.headers${h}`]),
     'key', 'apiKey', 'auth.keys[*].key', 'config.auth.keys[*].key', '*.auth.keys[*].key',
     'env', '*.env', 'spec.env',
+    'adminKey', '*.adminKey', '*.sleep.adminKey',
   ],
   censor: '[redacted]',
 };

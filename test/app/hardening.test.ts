@@ -62,6 +62,23 @@ describe('hardening', () => {
     assert.match(text, /\[redacted\]/);
   });
 
+  it('logs a tabbyAPI admin key as [redacted], as a key, in a sleep config, in a model and as a header', () => {
+    const { log, lines } = capturingLogger({ redact: LOG_REDACTION });
+    log.info({ adminKey: 'ak-1' }, 'bare');
+    log.info({ sleep: { kind: 'tabbyapi', adminKey: 'ak-2' } }, 'sleep config');
+    log.info({ model: { id: 'm', sleep: { kind: 'tabbyapi', adminKey: 'ak-3' } } }, 'model');
+    log.info({ headers: { 'x-admin-key': 'ak-4' } }, 'headers');
+    log.info({ req: { headers: { 'x-admin-key': 'ak-5', accept: '*/*' } } }, 'request headers');
+    const logged = lines.map((l) => JSON.parse(l));
+    assert.equal(logged.length, 5);
+    assert.equal(logged[0].adminKey, '[redacted]');
+    assert.deepEqual(logged[1].sleep, { kind: 'tabbyapi', adminKey: '[redacted]' });
+    assert.deepEqual(logged[2].model, { id: 'm', sleep: { kind: 'tabbyapi', adminKey: '[redacted]' } });
+    assert.equal(logged[3].headers['x-admin-key'], '[redacted]');
+    assert.deepEqual(logged[4].req.headers, { 'x-admin-key': '[redacted]', accept: '*/*' });
+    assert.doesNotMatch(lines.join(''), /ak-\d/);
+  });
+
   it('`swapdock check` output shows keys and secret env values as [redacted]', () => {
     const config = testConfig(`
 auth: { keys: [{ name: alice, key: alice-very-secret, models: [m] }] }
