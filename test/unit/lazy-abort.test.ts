@@ -43,7 +43,7 @@ describe('LazyAbort', () => {
     const remove = whenCancelled(controller.signal, (r) => heard.push(r));
     controller.abort('why');
     remove();
-    assert.deepEqual(heard, ['why']);
+    assert.deepEqual([...heard], ['why']);
     const other = new AbortController();
     whenCancelled(other.signal, (r) => heard.push(r))();
     other.abort('unheard');
