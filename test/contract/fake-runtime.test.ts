@@ -96,3 +96,37 @@ test('FakeRuntime kill, simulateOom and removeByHand: died events with 137 / oom
   assert.deepEqual(runtime.calls, { create: 1, start: 3, stop: 0, remove: 0 });
   await assert.rejects(runtime.kill(id), /not running/);
 });
+
+test("FakeRuntime passes the spec's command as the server's argv and its env as the environment: vLLM's sleep API needs both", async (t) => {
+  const runtime = new FakeRuntime();
+  t.after(() => runtime.shutdown());
+  const isSleeping = async (over: Partial<ContainerSpec>) => {
+    const info = await runtime.start((await runtime.create(spec(over))).id);
+    await waitForReady({ runtime, containerId: info.id, endpoint: info.endpoint!, healthPath: '/health', timeoutMs: 5_000 });
+    const res = await request(`http://127.0.0.1:${info.endpoint!.port}/is_sleeping`);
+    const body = await res.body.text();
+    return { status: res.statusCode, body };
+  };
+  const sleepy = await isSleeping({ command: ['--enable-sleep-mode'], env: { VLLM_SERVER_DEV_MODE: '1' } });
+  assert.equal(sleepy.status, 200);
+  assert.deepEqual(JSON.parse(sleepy.body), { is_sleeping: false });
+  assert.equal((await isSleeping({})).status, 404, 'neither');
+  assert.equal((await isSleeping({ command: ['--enable-sleep-mode'] })).status, 404, 'the flag without VLLM_SERVER_DEV_MODE');
+  assert.equal((await isSleeping({ env: { VLLM_SERVER_DEV_MODE: '1' } })).status, 404, 'VLLM_SERVER_DEV_MODE without the flag');
+});
+
+test("FakeRuntime: a model's own --port (or FAKE_PORT) does not move the server off the port the runtime reports", async (t) => {
+  const runtime = new FakeRuntime();
+  t.after(() => runtime.shutdown());
+  const overs: Partial<ContainerSpec>[] = [
+    { command: ['--port', '1', '--enable-sleep-mode'], env: { VLLM_SERVER_DEV_MODE: '1' } },
+    { command: ['--enable-sleep-mode', '--port=1'], env: { VLLM_SERVER_DEV_MODE: '1', FAKE_PORT: '1' } },
+  ];
+  for (const over of overs) {
+    const info = await runtime.start((await runtime.create(spec(over))).id);
+    await waitForReady({ runtime, containerId: info.id, endpoint: info.endpoint!, healthPath: '/health', timeoutMs: 5_000 });
+    const res = await request(`http://127.0.0.1:${info.endpoint!.port}/is_sleeping`);
+    assert.equal(res.statusCode, 200, JSON.stringify(over));
+    await res.body.dump();
+  }
+});

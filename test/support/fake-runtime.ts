@@ -2,7 +2,12 @@
 // contract suite as DockerRuntime: `start` really runs test/fixtures/fake-model/server.js as a
 // child process on a free 127.0.0.1 port, so readiness probes and proxying work for real.
 // Differences from an engine: no network namespaces (a spec's `network` is ignored and the
-// endpoint is always 127.0.0.1), `command`/`entrypoint`/`volumes` are recorded but unused.
+// endpoint is always 127.0.0.1), `entrypoint`/`volumes` are recorded but unused. The spec's
+// `command` is passed to the server as its arguments, as the fake-model image's ENTRYPOINT
+// (`node /app/server.js`) gets them (`--enable-sleep-mode` turns on vLLM's sleep API there); the
+// child's environment is the spec's `env` alone (plus NVIDIA_VISIBLE_DEVICES for `gpus`), like a
+// container's. The runtime picks the port and passes it as FAKE_PORT, which the server prefers to
+// any `--port` in argv, so a model's `--port` cannot move it.
 // Events (watch): 'died' when a child process exits for any reason, 'removed' on removal, like
 // the engines; kill/simulateOom/removeByHand make crashes and outside interference happen.
 
@@ -167,7 +172,8 @@ export class FakeRuntime implements ContainerRuntime {
       throw new GpuUnsupportedError(this.opts.kind ?? 'docker', 'could not select device driver "nvidia" with capabilities: [[gpu]]');
     }
     c.port = await freePort();
-    const child = spawn(process.execPath, [this.opts.serverPath ?? defaultServer], {
+    const child = spawn(process.execPath, [this.opts.serverPath ?? defaultServer, ...(c.spec.command ?? [])], {
+      // Last, so a spec's own FAKE_PORT / FAKE_HOST cannot move the server off the endpoint reported.
       env: { ...c.spec.env, ...gpuEnv(c.spec), FAKE_PORT: String(c.port), FAKE_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
