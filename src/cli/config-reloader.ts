@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ReloadOutcome } from '../api/admin-routes.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import type { SwapdockConfig } from '../config/schema.js';
+import { sleepWarnings } from '../config/sleep-schema.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
@@ -47,6 +48,7 @@ export class ConfigReloader {
     Object.assign(next, overrides);
     const summary = scheduler.reload(next);
     resolver.update(next);
+    logConfigWarnings(next, log);
     return { reloaded: true, summary };
   }
 
@@ -56,5 +58,18 @@ export class ConfigReloader {
 
   close(): void {
     unwatchFile(this.options.file, this.onFileChange);
+  }
+}
+
+/**
+ * What `swapdock check` warns about (settings that load but will not work as meant), as warnings
+ * in the log: at start-up and after each reload. A warning about one model carries its id.
+ */
+export function logConfigWarnings(config: Pick<SwapdockConfig, 'engine' | 'models'>, log: Logger): void {
+  // A warning about a model starts "models.<id>: "; ids hold no spaces, so one id matches at most.
+  const ids = [...config.models.keys()];
+  for (const warning of sleepWarnings(config)) {
+    const model = ids.find((id) => warning.startsWith(`models.${id}: `));
+    log.warn(model === undefined ? {} : { model }, warning);
   }
 }

@@ -21,7 +21,7 @@ import type { SchedulerEvents } from '../scheduler/scheduler-events.js';
 import { SwapdockMetrics } from '../metrics/swapdock-metrics.js';
 import { VERSION } from '../version.js';
 import type { ReloadOutcome } from '../api/admin-routes.js';
-import { ConfigReloader } from './config-reloader.js';
+import { ConfigReloader, logConfigWarnings } from './config-reloader.js';
 import { LogTail, teeLogger } from '../util/log-tail.js';
 import { LOG_REDACTION } from '../util/logger.js';
 
@@ -56,6 +56,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config } = options;
   const logTail = options.logTail ?? new LogTail(config.logs.lines);
   const log = options.logTail ? options.log : teeLogger(options.log, logTail, LOG_REDACTION);
+  logConfigWarnings(config, log);
   const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, address: config.engine.address, tls: config.engine.tls, log });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
