@@ -215,3 +215,29 @@ export class UpstreamStreamBrokenError extends SwapdockError {
     super(`The backend of model '${model}' broke off the stream: ${errorMessage(cause)}. The answer is incomplete; retry the request.`);
   }
 }
+
+/** POST /api/models/{id}/sleep on a model that cannot sleep now. */
+export class SleepRefusedError extends SwapdockError {
+  readonly status = 409;
+  readonly type = 'invalid_request_error';
+  constructor(
+    model: string,
+    why: string,
+    readonly code: 'model_cannot_sleep' | 'model_not_loaded' | 'model_busy',
+  ) {
+    super(`Model '${model}' cannot be put to sleep: ${why}.`);
+  }
+}
+
+/** /upstream/{model}/… aimed at one of the model server's control endpoints (sleep, wake, RPC). */
+export class ControlEndpointError extends SwapdockError {
+  readonly status = 403;
+  readonly type = 'invalid_request_error';
+  readonly code = 'control_endpoint';
+  constructor(model: string, path: string) {
+    super(
+      `${path} is a control endpoint of the server of '${model}' (sleep, wake, reload or RPC): swapdock alone drives it, so /upstream does not pass it through. ` +
+        `Use POST /api/models/${model}/sleep or /load with an admin key instead.`,
+    );
+  }
+}

@@ -48,6 +48,14 @@ export function adminHandlers(deps: AdminDeps) {
       return c.json({ model: id, action: 'load', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
     } as Handler<AppEnv>,
 
+    /** POST /api/models/{id}/sleep */
+    sleepModel: async function sleepModel(c) {
+      const id = c.req.param('id')!;
+      const started = Date.now();
+      await deps.scheduler.sleep(id);
+      return c.json({ model: id, action: 'sleep', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
+    } as Handler<AppEnv>,
+
     /** POST /api/models/{id}/unload[?force=true] */
     unloadModel: async function unloadModel(c) {
       const id = c.req.param('id')!;
@@ -75,6 +83,9 @@ export function describeModels(config: SwapdockConfig, scheduler: Scheduler) {
         maxConcurrent: model.maxConcurrent,
         maxQueue: model.maxQueue,
         preload: model.preload,
+        // How it sleeps (never the tabbyAPI admin key or load body); null = it is stopped instead.
+        sleep: model.sleep ? { kind: model.sleep.kind, level: model.sleep.level, memoryBytes: model.sleep.memoryBytes, vramBytes: model.sleep.vramBytes, ttlMs: model.sleep.ttlMs } : null,
+        sleepingSince: state.sleepingSince ? new Date(state.sleepingSince).toISOString() : null,
         env: redactedEnv(model), // secret values as "[redacted]"
       };
     }),

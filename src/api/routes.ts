@@ -86,6 +86,7 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     { method: 'POST', path: '/api/models/unload', access: 'admin', dialect: 'openai', handler: admin.unloadAll },
     { method: 'POST', path: '/api/models/:id{.+}/load', access: 'admin', dialect: 'openai', handler: admin.loadModel },
     { method: 'POST', path: '/api/models/:id{.+}/unload', access: 'admin', dialect: 'openai', handler: admin.unloadModel },
+    { method: 'POST', path: '/api/models/:id{.+}/sleep', access: 'admin', dialect: 'openai', handler: admin.sleepModel },
     { method: 'POST', path: '/api/reload', access: 'admin', dialect: 'openai', handler: admin.reloadConfig },
     { method: 'GET', path: '/api/events', access: 'admin', dialect: 'openai', handler: observe.events },
     { method: 'GET', path: '/api/requests', access: 'admin', dialect: 'openai', handler: observe.requests },

@@ -4,10 +4,13 @@
 import type { Handler } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
-import { BadRequestError, ModelNotFoundError, SwapdockError } from '../errors.js';
+import type { ModelConfig } from '../config/schema.js';
+import { BadRequestError, ControlEndpointError, ModelNotFoundError, SwapdockError } from '../errors.js';
 import type { InferenceProxy, ModelAccessCheck } from '../proxy/inference-proxy.js';
 import type { ModelResolver } from '../proxy/model-resolver.js';
+import { isControlPath } from '../scheduler/backends/sleep-control.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { sleepControlOf } from '../scheduler/sleep-lifecycle.js';
 import type { AppEnv } from './app-env.js';
 import { NodeResponseSink } from './node-response.js';
 import { attachSink } from './proxied.js';
@@ -69,6 +72,20 @@ export function decodePathPart(text: string): string {
   throw new BadRequestError(`The path has a malformed percent-escape in '${text.slice(0, 100)}'. Escape '%' as %25.`, 'malformed_path');
 }
 
+/**
+ * A model that can sleep has control endpoints (vLLM's dev-mode /sleep, /wake_up, /collective_rpc…,
+ * tabbyAPI's model load/unload): only swapdock may call them, or a client could put a model to
+ * sleep under other clients' requests, or run code in its workers. Checked on the path as sent
+ * and fully decoded, so no escape slips through.
+ */
+function refuseControlPath(model: ModelConfig, path: string): void {
+  const control = sleepControlOf(model);
+  if (!control) return;
+  const pathOnly = path.split('?')[0]!;
+  const decoded = tryDecode(pathOnly) ?? pathOnly;
+  if (isControlPath(pathOnly, control.controlPaths) || isControlPath(decoded, control.controlPaths)) throw new ControlEndpointError(model.id, decoded);
+}
+
 export function upstreamHandler(deps: UpstreamRouteDeps): Handler<AppEnv> {
   return async function forwardUpstream(c) {
     const req = c.env.incoming;
@@ -78,6 +95,7 @@ export function upstreamHandler(deps: UpstreamRouteDeps): Handler<AppEnv> {
     if (!target) throw new ModelNotFoundError(decodePathPart(url.slice(UPSTREAM_PREFIX.length).split(/[/?]/)[0] ?? ''), deps.resolver.names());
     const model = deps.resolver.resolve(target.name);
     tracked.model = model.id;
+    refuseControlPath(model, target.path);
     if (c.env.upgrade) {
       await proxyUpgrade(req, c.env.upgrade, model, target.path, tracked, { scheduler: deps.scheduler, access: deps.access });
       return RESPONSE_ALREADY_SENT;

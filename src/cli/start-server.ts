@@ -63,7 +63,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const inventory = options.inventory ?? new NvidiaSmiInventory();
   const devices = config.gpus ?? (await detectGpus(inventory, config, log));
-  const scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events });
+  const scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events, hostMemoryBytes: engine.memoryBytes });
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();

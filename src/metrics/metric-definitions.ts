@@ -14,7 +14,7 @@ export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60,
 export const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
 
 /** Every model status, so `swapdock_model_state` shows 0 for the ones a model is not in. */
-export const MODEL_STATES = ['stopped', 'starting', 'ready', 'stopping', 'failed'] as const satisfies readonly ModelStatus[];
+export const MODEL_STATES = ['stopped', 'starting', 'ready', 'sleeping', 'stopping', 'failed'] as const satisfies readonly ModelStatus[];
 
 /** `reason` values of swapdock_model_loads_total (pre-created at 0 for every model). */
 export const LOAD_REASONS = ['request', 'preload', 'baseline', 'admin', 'adopted', 'restart'] as const satisfies readonly LoadReason[];

@@ -58,6 +58,8 @@ export interface EngineInfo {
   version: string;
   /** Whether GPU containers can run (Docker: an `nvidia` runtime or device driver; Podman: CDI). */
   gpuSupport: boolean;
+  /** The engine host's memory (for the default engine.sleepMemory), when the engine reports it. */
+  memoryBytes?: number;
 }
 
 export interface PullProgress {

@@ -129,11 +129,12 @@ export class DockerRuntime implements ContainerRuntime {
     // Best-effort hint, never a guarantee: Docker also runs GPU containers through its `nvidia`
     // device driver, which it enables (invisibly to /info) when the NVIDIA hook is on its PATH.
     // Only start() knows for sure (GpuUnsupportedError). Podman: a local CDI spec for nvidia.com/gpu.
+    const info = await this.api<{ Runtimes?: Record<string, unknown>; MemTotal?: number }>('GET', '/info');
+    const memoryBytes = typeof info.MemTotal === 'number' && info.MemTotal > 0 ? info.MemTotal : undefined;
     if (kind === 'docker') {
-      const info = await this.api<{ Runtimes?: Record<string, unknown> }>('GET', '/info');
-      return { kind, version, gpuSupport: Object.keys(info.Runtimes ?? {}).some((r) => r.includes('nvidia')) };
+      return { kind, version, memoryBytes, gpuSupport: Object.keys(info.Runtimes ?? {}).some((r) => r.includes('nvidia')) };
     }
-    return { kind, version, gpuSupport: this.target.startsWith('unix://') && hasNvidiaCdiSpec() };
+    return { kind, version, memoryBytes, gpuSupport: this.target.startsWith('unix://') && hasNvidiaCdiSpec() };
   }
 
   async ensureImage(spec: ContainerSpec, onProgress?: (p: PullProgress) => void): Promise<void> {

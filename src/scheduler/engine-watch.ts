@@ -12,6 +12,7 @@ import { short } from './container-lifecycle.js';
 import { recordFailure } from './crash-backoff.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
+import { sleepControlOf } from './sleep-lifecycle.js';
 
 const ADOPT_HEALTH_TIMEOUT_MS = 5000;
 
@@ -56,12 +57,32 @@ export class EngineWatch {
         await runtime.remove(container.id);
         return;
       }
-      slot.markReady({ id: container.id, endpoint: container.endpoint! }, 0);
-      slot.devices = budget.inventory ? devices : slot.usesGpu ? budget.placementDevices.map((d) => d.id) : [];
+      const held = budget.inventory ? devices : slot.usesGpu ? budget.placementDevices.map((d) => d.id) : [];
+      const running = { id: container.id, endpoint: container.endpoint! };
+      if (await this.isAsleep(slot, running.endpoint)) {
+        slot.adoptAsleep(running, held);
+        this.lifecycle.sleeper.armSleepTimer(slot);
+        log.info({ model: modelId, containerId: short(container.id) }, `Adopted the sleeping container of '${modelId}' (its spec is unchanged): its next request wakes it`);
+        return;
+      }
+      slot.markReady(running, 0);
+      slot.devices = held;
       this.lifecycle.armIdleTimer(slot);
       log.info({ model: modelId, containerId: short(container.id) }, `Adopted the running container of '${modelId}' (its spec is unchanged): ready without a reload`);
     });
     await Promise.all([...removals, ...adoptions]);
+  }
+
+  /** Whether an adopted container is asleep (its sleep kind says so); never for a model without one. */
+  private async isAsleep(slot: Slot, endpoint: { host: string; port: number }): Promise<boolean> {
+    const control = sleepControlOf(slot.model);
+    if (!control) return false;
+    try {
+      return (await control.isAsleep(endpoint, AbortSignal.timeout(ADOPT_HEALTH_TIMEOUT_MS))) === true;
+    } catch (err) {
+      this.s.log.warn({ model: slot.id, err: errorMessage(err) }, `Could not tell whether '${slot.id}' is asleep; adopting it as ready`);
+      return false;
+    }
   }
 
   start(): EventSubscription {
@@ -78,8 +99,20 @@ export class EngineWatch {
 
   private onEvent(event: ContainerEvent): void {
     const slot = this.s.slots.get(event.labels[LABEL_MODEL] ?? '');
-    if (!slot || slot.containerId !== event.containerId || slot.status !== 'ready' || this.s.isShuttingDown()) return;
-    void this.crashed(slot, () => this.describeEnd(event), event);
+    if (!slot || slot.containerId !== event.containerId || this.s.isShuttingDown()) return;
+    if (slot.status === 'sleeping') void this.diedAsleep(slot, event);
+    else if (slot.status === 'ready') void this.crashed(slot, () => this.describeEnd(event), event);
+  }
+
+  /** A sleeping model's container ended: nothing was in flight; the next request starts it cold. */
+  private async diedAsleep(slot: Slot, event: ContainerEvent): Promise<void> {
+    const containerId = slot.containerId!;
+    const reason = await this.describeEnd(event);
+    if (slot.status !== 'sleeping' || slot.containerId !== containerId) return;
+    slot.markFailed(`${reason} while asleep`, { cause: 'crash', exitCode: event.exitCode, oomKilled: event.oomKilled });
+    this.s.log.warn({ model: slot.id, containerId: short(containerId), reason }, `The container of sleeping model '${slot.id}' ended: ${reason}. Its next request starts it again`);
+    await this.s.runtime.remove(containerId).catch(() => undefined);
+    this.s.schedule();
   }
 
   /** Why the container ended. A hand removal of a running container shows as a kill (137) first. */
@@ -127,6 +160,8 @@ export class EngineWatch {
     for (const slot of this.s.slots.values()) {
       if (slot.status === 'ready' && slot.containerId && !running.has(slot.containerId)) {
         await this.crashed(slot, async () => 'its container stopped while the engine was unreachable');
+      } else if (slot.status === 'sleeping' && slot.containerId && !running.has(slot.containerId)) {
+        slot.markFailed('its container stopped while asleep and the engine was unreachable', { cause: 'crash' });
       }
     }
   }

@@ -6,9 +6,15 @@ import { short, startModelContainer, stopModelContainer } from './container-life
 import { recordFailure } from './crash-backoff.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
+import { SleepLifecycle } from './sleep-lifecycle.js';
 
 export class ModelLifecycle {
-  constructor(private readonly ctx: SchedulerContext) {}
+  /** Sleeping and waking (models with a `sleep` kind). */
+  readonly sleeper: SleepLifecycle;
+
+  constructor(private readonly ctx: SchedulerContext) {
+    this.sleeper = new SleepLifecycle(ctx, this);
+  }
 
   /** Runs after `slot` went to 'starting' with its devices set; settles the waiters either way. */
   async start(slot: Slot): Promise<void> {
@@ -54,9 +60,20 @@ export class ModelLifecycle {
     }
   }
 
-  /** Stops a model that is ready and has nothing in flight (callers make sure of that). */
+  /** Stops a model that is ready (with nothing in flight: callers make sure of that) or asleep. */
   stop(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
-    if (slot.status !== 'ready') return slot.operation ?? Promise.resolve();
+    // Falling asleep: the sleep call ends first (a failed one has stopped the container already).
+    if (slot.status === 'sleeping' && slot.sleepCall) return slot.sleepCall.then(() => this.stop(slot, reason, cause));
+    if (slot.status !== 'ready' && slot.status !== 'sleeping') return slot.operation ?? Promise.resolve();
+    return this.stopContainer(slot, reason, cause);
+  }
+
+  /** A wake that failed: the container (kept while asleep) is stopped; the model ends 'stopped' with its queue intact. */
+  stopStarting(slot: Slot, reason: string): Promise<void> {
+    return this.stopContainer(slot, reason, 'swap');
+  }
+
+  private stopContainer(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
     const { ctx } = this;
     const containerId = slot.containerId!;
     const log = ctx.log.child({ model: slot.id, containerId: short(containerId) });
@@ -82,6 +99,7 @@ export class ModelLifecycle {
   /** Drains a ready model (new requests queue meanwhile) and stops it. */
   async drainAndStop(slot: Slot, drainingFor: 'unload' | 'reload', reason: string, cause: UnloadReason): Promise<void> {
     if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
+    if (slot.status === 'sleeping') return this.stop(slot, reason, cause);
     if (slot.status !== 'ready') return;
     slot.drainingFor = drainingFor;
     slot.clearIdleTimer();
@@ -93,7 +111,8 @@ export class ModelLifecycle {
     if (slot.model.baseline || slot.status !== 'ready') return; // baselines stay until something needs their GPUs
     slot.armIdleTimer(slot.model.ttlMs, () => {
       if (slot.inFlight > 0 || slot.hasWaiters() || slot.status !== 'ready') return;
-      void this.stop(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`, 'ttl');
+      // The idle ladder: a model that can sleep goes to sleep first (sleep.ttl then stops it).
+      void this.sleeper.release(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`, 'ttl');
     });
   }
 }

@@ -42,6 +42,8 @@ export interface ModelSnapshot {
   loadedAt?: number;
   loadDurationMs?: number;
   lastError?: string;
+  /** Asleep since (ms epoch), while sleeping. */
+  sleepingSince?: number;
 }
 
 export interface Waiter<T> {
@@ -84,11 +86,18 @@ export class ModelSlot<Lease = unknown> {
   pendingModel?: ModelConfig;
   /** Why the next load happens, when not for a request (admin, preload); read by the observer. */
   loadCause?: LoadReason;
+  /** Asleep since (ms epoch), while sleeping or being woken. */
+  sleepingSince?: number;
+  /** Being woken: 'starting' with its container kept (no cold start). */
+  waking = false;
+  /** The sleep call under way (a wake or a stop waits for it). */
+  sleepCall?: Promise<void>;
   /** The leases of the requests in flight, revoked on a forced unload or a crash. */
   readonly leases = new Set<{ revoke(reason: Error): void }>();
   private queue: QueuedWaiter<Lease>[] = [];
   private drainWaiters: (() => void)[] = [];
   private idleTimer?: NodeJS.Timeout;
+  private sleepTimer?: NodeJS.Timeout;
   private idleTtlMs = 0;
 
   constructor(
@@ -116,10 +125,30 @@ export class ModelSlot<Lease = unknown> {
     if (!canTransition(this.status, to)) throw new Error(`internal: model '${this.id}' cannot go from ${this.status} to ${to}`);
     const from = this.status;
     this.status = to;
+    if (from === 'sleeping' && to !== 'sleeping') this.clearSleepTimer();
+    if (to === 'starting') this.waking = from === 'sleeping';
     if (from !== to) this.observer?.transitioned(this, from, to, detail);
   }
 
+  /** The sleep call begins: the model takes no requests until it is woken. */
+  beginSleep(detail: TransitionDetail): void {
+    this.clearIdleTimer();
+    this.sleepingSince = Date.now();
+    this.transition('sleeping', detail);
+  }
+
+  /** A running container found asleep after a restart (adoption). */
+  adoptAsleep(container: RunningContainer, devices: string[]): void {
+    this.containerId = container.id;
+    this.endpoint = container.endpoint;
+    this.devices = devices;
+    this.sleepingSince = Date.now();
+    this.transition('sleeping', { reason: `adopted the sleeping container of '${this.id}'`, cause: 'adopted' });
+  }
+
   markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}): void {
+    this.waking = false;
+    this.sleepingSince = undefined;
     this.containerId = container.id;
     this.endpoint = container.endpoint;
     this.loadedAt = Date.now();
@@ -141,6 +170,9 @@ export class ModelSlot<Lease = unknown> {
   }
 
   private clear(): void {
+    this.waking = false;
+    this.sleepingSince = undefined;
+    this.clearSleepTimer();
     if (this.pendingModel) this.replaceModel(this.pendingModel);
     this.containerId = undefined;
     this.endpoint = undefined;
@@ -268,6 +300,19 @@ export class ModelSlot<Lease = unknown> {
     this.idleTimer = undefined;
   }
 
+  /** sleep.ttl: `onExpiry` once the model has been asleep `ttlMs` (0 = never); cleared when it leaves sleep. */
+  armSleepTimer(ttlMs: number, onExpiry: () => void): void {
+    this.clearSleepTimer();
+    if (ttlMs <= 0) return;
+    this.sleepTimer = setTimeout(onExpiry, Math.max(0, ttlMs - (Date.now() - (this.sleepingSince ?? Date.now()))));
+    this.sleepTimer.unref();
+  }
+
+  private clearSleepTimer(): void {
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.sleepTimer = undefined;
+  }
+
   snapshot(): ModelSnapshot {
     return {
       id: this.id,
@@ -285,6 +330,7 @@ export class ModelSlot<Lease = unknown> {
       loadedAt: this.loadedAt,
       loadDurationMs: this.loadDurationMs,
       lastError: this.lastError,
+      sleepingSince: this.sleepingSince,
     };
   }
 }

@@ -1,11 +1,14 @@
 // A model's lifecycle as an explicit transition table, so an impossible move is a bug we see.
+// `sleeping`: its container runs but has given the GPU back (weights in host RAM or dropped);
+// it is entered when the sleep call begins, and left by a wake (→ starting), a stop, or a crash.
 
-export type ModelStatus = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
+export type ModelStatus = 'stopped' | 'starting' | 'ready' | 'sleeping' | 'stopping' | 'failed';
 
 const ALLOWED: Record<ModelStatus, readonly ModelStatus[]> = {
-  stopped: ['starting', 'ready'],
+  stopped: ['starting', 'ready', 'sleeping'], // ready / sleeping: a running container adopted
   starting: ['ready', 'failed', 'stopping', 'stopped'],
-  ready: ['stopping', 'failed'],
+  ready: ['stopping', 'failed', 'sleeping'],
+  sleeping: ['starting', 'stopping', 'failed'],
   stopping: ['stopped', 'failed'],
   failed: ['starting', 'stopping', 'stopped'],
 };

@@ -2,7 +2,9 @@
 // Rules: place on devices with enough free VRAM budget; otherwise evict least-recently-used idle
 // models until it fits; pinned models are never evicted; busy models (requests in flight or
 // queued) are never evicted — the target waits for them; `maxLoaded` caps resident models;
-// `conflicts` pairs never run together.
+// `conflicts` pairs never run together. A sleeping model holds only its residual VRAM, counts
+// neither toward maxLoaded nor as a conflict, and is evicted (stopped) only after idle awake
+// models; an awake model that can sleep is counted as keeping its residual VRAM once evicted.
 import { formatSize } from '../config/duration.js';
 import type { GpuDevice as Device } from '../config/schema.js';
 
@@ -30,6 +32,10 @@ export interface ResidentModel {
   busy: boolean;
   pinned: boolean;
   lastUsedAt: number;
+  /** Asleep: `vramBytes` is what it still holds (its CUDA context). */
+  asleep?: boolean;
+  /** VRAM per device it keeps when put to sleep instead of stopped (sleep-capable models). */
+  sleepVramBytes?: number;
 }
 
 export interface PlacementState {
@@ -51,7 +57,7 @@ interface Option {
 
 export function placeModel(target: PlacementTarget, state: PlacementState): PlacementDecision {
   const residents = state.residents.filter((r) => r.id !== target.id);
-  const conflicting = residents.filter((r) => target.conflicts.has(r.id));
+  const conflicting = residents.filter((r) => !r.asleep && target.conflicts.has(r.id));
   const pinnedConflict = conflicting.find((r) => r.pinned);
   if (pinnedConflict) {
     return { kind: 'impossible', reason: `'${target.id}' conflicts with '${pinnedConflict.id}', which is pinned` };
@@ -86,16 +92,23 @@ function optionFor(
   state: PlacementState,
 ): Option | undefined {
   const removal = new Set<ResidentModel>(conflicting);
-  const byAge = [...residents].filter((r) => !r.pinned).sort((a, b) => Number(a.busy) - Number(b.busy) || a.lastUsedAt - b.lastUsedAt);
+  const byAge = [...residents]
+    .filter((r) => !r.pinned)
+    .sort((a, b) => Number(a.busy) - Number(b.busy) || Number(a.asleep ?? false) - Number(b.asleep ?? false) || a.lastUsedAt - b.lastUsedAt);
   const deviceVram = new Map(state.devices.map((d) => [d.id, d.vramBytes]));
   const need = (id: string) => target.gpu?.vramBytes ?? deviceVram.get(id) ?? 0;
+  const holds = (r: ResidentModel, id: string) => {
+    if (!removal.has(r)) return r.vramBytes ?? deviceVram.get(id) ?? 0;
+    return r.asleep ? 0 : (r.sleepVramBytes ?? 0); // evicted: stopped, or asleep with its residual
+  };
   const usedOn = (id: string) => {
     let used = 0;
-    for (const r of residents) if (!removal.has(r) && r.devices.includes(id)) used += r.vramBytes ?? deviceVram.get(id) ?? 0;
+    for (const r of residents) if (r.devices.includes(id)) used += holds(r, id);
     return used;
   };
   const fits = () => devices.every((id) => (deviceVram.get(id) ?? 0) - usedOn(id) >= need(id));
-  const underCap = () => state.maxLoaded === undefined || residents.length - removal.size + 1 <= state.maxLoaded;
+  const awake = residents.filter((r) => !r.asleep);
+  const underCap = () => state.maxLoaded === undefined || awake.filter((r) => !removal.has(r)).length + 1 <= state.maxLoaded;
 
   for (const candidate of byAge) {
     if (fits()) break;
@@ -104,7 +117,7 @@ function optionFor(
   if (!fits()) return undefined;
   for (const candidate of byAge) {
     if (underCap()) break;
-    removal.add(candidate);
+    if (!candidate.asleep) removal.add(candidate);
   }
   if (!underCap()) return undefined;
   const leftoverBytes = devices.reduce((sum, id) => sum + (deviceVram.get(id) ?? 0) - usedOn(id) - need(id), 0);
@@ -148,7 +161,7 @@ function explain(target: PlacementTarget, option: Option, devices: readonly Devi
   const where = option.devices.length ? `on GPU ${option.devices.join(', ')}` : 'on the CPU';
   if (option.removal.length === 0) return `'${target.id}' fits ${where} beside the loaded models`;
   const why = option.removal
-    .map((r) => `'${r.id}' (${target.conflicts.has(r.id) ? 'conflicts' : r.busy ? 'busy' : 'idle, least recently used'})`)
+    .map((r) => `'${r.id}' (${r.asleep ? 'asleep' : target.conflicts.has(r.id) ? 'conflicts' : r.busy ? 'busy' : 'idle, least recently used'})`)
     .join(', ');
   const size = target.gpu?.vramBytes !== undefined ? `${formatSize(target.gpu.vramBytes)} ` : '';
   return `'${target.id}' ${size ? `needs ${size}${where}` : `runs ${where}`}: making room by stopping ${why}`;

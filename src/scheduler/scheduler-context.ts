@@ -47,6 +47,8 @@ export interface SchedulerContext {
   config(): SwapdockConfig;
   budget(): GpuBudget;
   isShuttingDown(): boolean;
+  /** Host RAM sleeping models may hold in total (engine.sleepMemory, or the engine's memory minus 8g). */
+  sleepBudget(): number;
   /** Re-evaluates queues and loads after any change. */
   schedule(): void;
 }

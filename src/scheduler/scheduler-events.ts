@@ -30,10 +30,10 @@ export interface QueueEvent {
   at: number;
 }
 
-/** Progress of a load: image pull progress, container log lines while it starts. */
+/** Progress of a load: image pull progress, container log lines while it starts; a sleep or wake and how it went. */
 export interface LoadProgressEvent {
   model: string;
-  phase: 'pull' | 'log';
+  phase: 'pull' | 'log' | 'sleep' | 'wake';
   message: string;
   at: number;
 }

@@ -1,11 +1,12 @@
 // The scheduling machinery. Requests acquire a lease on their model (at once when it is ready
 // and under maxConcurrent, else through its bounded queue); `schedule()` then decides, with the
 // pure policies, what to load next, where, and what to evict; loads of GPU models go through a
-// p-queue one at a time; stops run in parallel. Idle models stop after their TTL.
-import PQueue from 'p-queue';
+// p-queue one at a time (load-starter.ts); stops run in parallel. Idle models stop after their TTL,
+// or go to sleep first when they have a sleep kind (sleep-lifecycle.ts), and wake on a request.
+import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
-import { ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, errorMessage } from '../errors.js';
+import { ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, SleepRefusedError, errorMessage } from '../errors.js';
 import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
 import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
@@ -16,11 +17,13 @@ import { grantLease } from './lease.js';
 import { drainInFlight } from './drain-in-flight.js';
 import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot, type ModelSnapshot } from './model-slot.js';
-import { placeModel, type PlacementDecision } from './placement-policy.js';
-import { RECENT_USE_MS, drainBlockersAt, orderWaiting, protectsRecentUse } from './queue-policy.js';
+import type { PlacementDecision } from './placement-policy.js';
+import { RECENT_USE_MS, drainBlockersAt, orderWaiting } from './queue-policy.js';
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
+import { defaultSleepMemory } from './sleep-policy.js';
+import { LoadStarter } from './load-starter.js';
 import type { Cancellation } from '../util/lazy-abort.js';
 
 export type { Lease } from './scheduler-context.js';
@@ -34,13 +37,12 @@ export interface SchedulerOptions {
   inventory?: GpuInventory;
   now?: () => number;
   events?: SchedulerEvents;
+  /** The engine host's memory, for the default engine.sleepMemory; default: this host's. */
+  hostMemoryBytes?: number;
 }
 
 export class Scheduler {
   private readonly slots = new Map<string, Slot>();
-  /** At most one GPU load in progress, so two GPU-heavy containers never load at once. */
-  private readonly gpuLoads = new PQueue({ concurrency: 1 });
-  private gpuLoadPending = false;
   private budget: GpuBudget;
   private readonly runtime: ContainerRuntime;
   private config: SwapdockConfig;
@@ -56,8 +58,8 @@ export class Scheduler {
   private watch?: EventSubscription;
   private readonly engineWatch: EngineWatch;
   private readonly backoff: BackoffGate;
-  /** Swaps performed (a load that had to evict another model); for metrics and benchmarks. */
-  swapCount = 0;
+  private hostMemoryBytes: number;
+  private readonly loads: LoadStarter;
   /** Model, queue, load, log, request and swap events; `observer` emits them and keeps each model's output (`observer.logs`). */
   readonly events: SchedulerEvents;
   readonly observer: StateObserver;
@@ -68,6 +70,7 @@ export class Scheduler {
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.inventory = options.inventory ?? noGpuInventory;
+    this.hostMemoryBytes = options.hostMemoryBytes ?? totalmem();
     this.budget = new GpuBudget(options.config, options.devices, this.inventory);
     this.events = options.events ?? new SchedulerEvents();
     this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines });
@@ -81,11 +84,18 @@ export class Scheduler {
       config: () => this.config,
       budget: () => this.budget,
       isShuttingDown: () => this.shuttingDown,
+      sleepBudget: () => this.config.engine.sleepMemory ?? defaultSleepMemory(this.hostMemoryBytes),
       schedule: () => this.schedule(),
     };
     this.lifecycle = new ModelLifecycle(this.ctx);
     this.engineWatch = new EngineWatch(this.ctx, this.lifecycle);
     this.backoff = new BackoffGate(this.ctx);
+    this.loads = new LoadStarter(this.ctx, this.lifecycle, this.events);
+  }
+
+  /** Swaps performed (a load that had to evict another model); for metrics and benchmarks. */
+  get swapCount(): number {
+    return this.loads.swapCount;
   }
 
   /** The config in force (it changes on reload). */
@@ -224,20 +234,20 @@ export class Scheduler {
     for (const slot of this.slots.values()) this.pump(slot);
     const waiting = orderWaiting(
       [...this.slots.values()]
-        .filter((s) => s.hasWaiters() && (s.status === 'stopped' || s.status === 'failed'))
+        .filter((s) => s.hasWaiters() && (s.status === 'stopped' || s.status === 'failed' || s.status === 'sleeping'))
         .map((s) => ({ id: s.id, oldestEnqueuedAt: s.oldestEnqueuedAt()!, slot: s })),
     );
     let gpuHeadBlocked = false;
     for (const { slot, oldestEnqueuedAt } of waiting) {
       // A model in crash-loop backoff starts when its backoff ends (a timer schedules again then).
       if (this.backoff.deferred(slot)) continue;
-      if (slot.usesGpu && (this.gpuLoadPending || gpuHeadBlocked)) continue;
-      const decision = this.place(slot, oldestEnqueuedAt);
+      if (slot.usesGpu && (this.loads.gpuLoadPending || gpuHeadBlocked)) continue;
+      const decision = this.loads.place(slot, oldestEnqueuedAt);
       if (decision.kind === 'impossible') {
         this.log.warn({ model: slot.id, reason: decision.reason }, `Cannot load '${slot.id}': ${decision.reason}`);
         slot.rejectWaiters(new ModelUnplaceableError(slot.id, decision.reason));
       } else if (decision.kind === 'place') {
-        this.startLoad(slot, decision);
+        this.loads.start(slot, decision);
       } else {
         if (slot.usesGpu) gpuHeadBlocked = true;
         this.drainBlockersWhenDue(slot, decision, oldestEnqueuedAt);
@@ -251,29 +261,8 @@ export class Scheduler {
           this.pump(slot);
         }
       }
-      if (!this.gpuLoadPending) this.restoreBaselines();
+      if (!this.loads.gpuLoadPending) this.restoreBaselines();
     }
-  }
-
-  /** `waitingSince`: the target's oldest request, when one waits (baselines have none). */
-  private place(slot: Slot, waitingSince?: number): PlacementDecision {
-    const now = this.now();
-    const protectRecent =
-      waitingSince !== undefined && protectsRecentUse(this.config.swap.policy, { id: slot.id, oldestEnqueuedAt: waitingSince }, now, this.config.swap.maxWaitMs);
-    const residents = [...this.slots.values()]
-      .filter((s) => s !== slot && (s.status === 'starting' || s.status === 'ready' || s.status === 'stopping'))
-      .map((s) => ({
-        id: s.id,
-        devices: s.devices,
-        vramBytes: this.budget.vramOf(s.model),
-        busy: s.isBusy() || (protectRecent && !s.drainingFor && now - s.lastUsedAt < RECENT_USE_MS),
-        pinned: s.model.pinned,
-        lastUsedAt: s.lastUsedAt,
-      }));
-    return placeModel(
-      { id: slot.id, gpu: this.budget.demandOf(slot.model), conflicts: this.budget.conflictsOf(slot.id) },
-      { devices: this.budget.placementDevices, residents, maxLoaded: this.config.maxLoaded },
-    );
   }
 
   /** Busy models in the way stop taking requests when the swap policy says it is time. */
@@ -300,41 +289,15 @@ export class Scheduler {
     }
   }
 
-  private startLoad(slot: Slot, decision: Extract<PlacementDecision, { kind: 'place' }>): void {
-    const evicted = decision.evict.map((id) => this.slots.get(id)!);
-    if (evicted.length) {
-      this.swapCount++;
-      this.events.emit('swap', { from: decision.evict, to: slot.id, at: this.now() });
-      this.log.info({ model: slot.id, evict: decision.evict, devices: decision.devices }, `Swapping: ${decision.reason}`);
-    }
-    slot.transition('starting');
-    slot.devices = decision.devices;
-    const stops = evicted.map((victim) => this.lifecycle.stop(victim, `evicted for '${slot.id}'`, 'swap'));
-    const run = async () => {
-      await Promise.allSettled(stops);
-      await this.budget.waitUntilFree(slot.devices, this.budget.vramOf(slot.model), this.log);
-      await this.lifecycle.start(slot);
-    };
-    if (slot.usesGpu) {
-      this.gpuLoadPending = true;
-      slot.operation = this.gpuLoads.add(run).finally(() => {
-        this.gpuLoadPending = false;
-        this.schedule();
-      });
-    } else {
-      slot.operation = run().finally(() => this.schedule());
-    }
-  }
-
   /** Baseline models come back whenever they fit without evicting anything. */
   private restoreBaselines(): void {
     for (const slot of this.slots.values()) {
       if (!slot.model.baseline || (slot.status !== 'stopped' && slot.status !== 'failed') || slot.lastError) continue;
-      if (slot.usesGpu && this.gpuLoadPending) continue;
-      const decision = this.place(slot);
+      if (slot.usesGpu && this.loads.gpuLoadPending) continue;
+      const decision = this.loads.place(slot);
       if (decision.kind === 'place' && decision.evict.length === 0) {
         this.log.info({ model: slot.id }, `Bringing baseline model '${slot.id}' back: its GPUs are idle`);
-        this.startLoad(slot, decision);
+        this.loads.start(slot, decision);
       }
     }
   }
@@ -349,6 +312,24 @@ export class Scheduler {
     } finally {
       if (slot) slot.loadCause = undefined;
     }
+  }
+
+  /**
+   * Puts an idle model to sleep now (POST /api/models/{id}/sleep): it must have a sleep kind, be
+   * loaded, and have nothing in flight or queued. Without room in engine.sleepMemory (even after
+   * stopping older sleepers) it is stopped instead, as when it makes room for another model.
+   */
+  async sleep(modelId: string): Promise<void> {
+    const slot = this.slots.get(modelId);
+    if (!slot) throw new ModelNotFoundError(modelId, [...this.slots.keys()]);
+    if (!slot.model.sleep) throw new SleepRefusedError(modelId, `it has no sleep mode configured (add models.${modelId}.sleep)`, 'model_cannot_sleep');
+    if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
+    if (slot.status === 'sleeping') return slot.sleepCall;
+    if (slot.status !== 'ready') throw new SleepRefusedError(modelId, `it is ${slot.status}, not loaded; load it first`, 'model_not_loaded');
+    if (slot.inFlight > 0 || slot.hasWaiters()) {
+      throw new SleepRefusedError(modelId, `it is busy (${slot.inFlight} request(s) in flight, ${slot.queued} queued); retry when it is idle`, 'model_busy');
+    }
+    await this.lifecycle.sleeper.release(slot, 'sleep requested', 'admin');
   }
 
   /** Stops a model: waits for requests in flight, or cuts them with `force`. Queued requests fail. */
@@ -378,7 +359,7 @@ export class Scheduler {
       slot.startAbort?.abort(new ShuttingDownError());
     }
     await drainInFlight(slots, drainTimeoutMs, this.log);
-    this.gpuLoads.clear();
+    this.loads.clear();
     await Promise.allSettled(slots.map((s) => s.operation));
     await Promise.allSettled(slots.map((s) => this.lifecycle.stop(s, 'shutdown', 'shutdown')));
     await this.engineWatch.removeAllOwned().catch((err) =>

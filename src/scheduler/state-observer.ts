@@ -106,6 +106,8 @@ export class StateObserver implements SlotObserver {
 
 function describe(model: string, from: ModelStatus, to: ModelStatus, cause: string | undefined): string {
   const why = cause ? ` (${cause})` : '';
+  if (to === 'sleeping') return from === 'stopped' ? `adopted the sleeping container of '${model}'` : `putting '${model}' to sleep${why}`;
+  if (to === 'starting' && from === 'sleeping') return `waking '${model}'${why}`;
   if (to === 'starting') return `loading '${model}'${why}`;
   if (to === 'ready') return from === 'stopped' ? `adopted the running container of '${model}'` : `'${model}' is ready`;
   if (to === 'stopping') return `stopping '${model}'${why}`;

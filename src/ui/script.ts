@@ -118,8 +118,9 @@ export const UI_SCRIPT = String.raw`'use strict';
       }
       cells.load = el('button', { type: 'button', class: 'load', onclick: () => act(m.id, 'load') }, 'Load');
       cells.unload = el('button', { type: 'button', class: 'unload', onclick: () => act(m.id, 'unload') }, 'Unload');
+      cells.sleep = el('button', { type: 'button', class: 'sleep', title: 'Give the GPU back, keep the container: the next request wakes it', onclick: () => act(m.id, 'sleep') }, 'Sleep');
       cells.logs = el('button', { type: 'button', class: 'logs', title: 'Show this model\'s log', onclick: () => showLogs(m.id) }, 'Logs');
-      cells.actions.append(el('div', { class: 'actions' }, cells.load, cells.unload, cells.logs));
+      cells.actions.append(el('div', { class: 'actions' }, cells.load, cells.sleep, cells.unload, cells.logs));
       row = { tr, cells };
       rows.set(m.id, row);
       $('models').tBodies[0].append(tr);
@@ -140,10 +141,13 @@ export const UI_SCRIPT = String.raw`'use strict';
     c.error.textContent = m.lastError || '';
     c.error.title = m.lastError || '';
     const pending = busy.get(m.id);
-    c.load.textContent = pending === 'load' ? 'Loading…' : 'Load';
+    c.load.textContent = pending === 'load' ? 'Loading…' : m.status === 'sleeping' ? 'Wake' : 'Load';
     c.unload.textContent = pending === 'unload' ? 'Unloading…' : 'Unload';
     c.load.disabled = Boolean(pending) || m.status === 'ready' || m.status === 'starting';
     c.unload.disabled = Boolean(pending) || m.status === 'stopped' || m.status === 'stopping';
+    c.sleep.hidden = !m.sleep;
+    c.sleep.textContent = pending === 'sleep' ? 'Sleeping…' : 'Sleep';
+    c.sleep.disabled = Boolean(pending) || m.status !== 'ready';
   }
 
   function renderGpus() {
@@ -154,7 +158,9 @@ export const UI_SCRIPT = String.raw`'use strict';
     for (const g of gpus) {
       let used = 0;
       for (const m of models.values()) {
-        if (['starting', 'ready', 'stopping'].includes(m.status) && (m.devices || []).includes(g.id)) used += m.vramBytes ?? g.vramBytes;
+        if (!(m.devices || []).includes(g.id)) continue;
+        if (['starting', 'ready', 'stopping'].includes(m.status)) used += m.vramBytes ?? g.vramBytes;
+        else if (m.status === 'sleeping') used += (m.sleep && m.sleep.vramBytes) || 0; // its CUDA context
       }
       const pct = g.vramBytes ? Math.min(100, Math.round((used / g.vramBytes) * 100)) : 0;
       const bar = el('span', { class: 'bar', title: pct + '% in use' }, el('span'));

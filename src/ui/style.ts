@@ -5,13 +5,13 @@ export const UI_STYLE = `
 :root {
   color-scheme: light dark;
   --bg: #f6f7f9; --panel: #fff; --text: #1d232b; --muted: #677282; --line: #dde1e6; --hover: #f0f2f5;
-  --stopped: #7c8794; --starting: #c98a00; --ready: #1f9d55; --stopping: #3b7dd8; --failed: #d64545;
+  --stopped: #7c8794; --starting: #c98a00; --ready: #1f9d55; --sleeping: #8a63d2; --stopping: #3b7dd8; --failed: #d64545;
   --mono: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #14171c; --panel: #1c2027; --text: #e3e7ec; --muted: #8d97a5; --line: #2c323c; --hover: #242a33;
-    --stopped: #8d97a5; --starting: #e0a526; --ready: #3cc47c; --stopping: #6aa2f0; --failed: #f07070;
+    --stopped: #8d97a5; --starting: #e0a526; --ready: #3cc47c; --sleeping: #a98bf0; --stopping: #6aa2f0; --failed: #f07070;
   }
 }
 * { box-sizing: border-box; }
@@ -40,6 +40,7 @@ td.col-error { white-space: normal; color: var(--failed); max-width: 360px; font
 .state[data-state="starting"] { color: var(--starting); }
 .state[data-state="ready"] { color: var(--ready); }
 .state[data-state="stopping"] { color: var(--stopping); }
+.state[data-state="sleeping"] { color: var(--sleeping); }
 .state[data-state="failed"] { color: var(--failed); }
 .state[data-state="starting"]::before, .state[data-state="stopping"]::before { animation: pulse 1s ease-in-out infinite; }
 @keyframes pulse { 50% { opacity: .3; } }

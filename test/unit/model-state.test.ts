@@ -14,9 +14,19 @@ describe('model state table', () => {
     assert.ok(!canTransition('ready', 'starting'));
     assert.ok(!canTransition('stopping', 'ready'));
   });
+  it('sleeps only from ready (or by adoption), and leaves sleep by a wake, a stop or a crash', () => {
+    assert.ok(canTransition('ready', 'sleeping'));
+    assert.ok(canTransition('stopped', 'sleeping'));
+    assert.ok(canTransition('sleeping', 'starting'));
+    assert.ok(canTransition('sleeping', 'stopping'));
+    assert.ok(canTransition('sleeping', 'failed'));
+    assert.ok(!canTransition('starting', 'sleeping'));
+    assert.ok(!canTransition('sleeping', 'ready'));
+    assert.ok(!canTransition('sleeping', 'stopped'));
+  });
   it('counts starting and ready models as resident', () => {
     assert.deepEqual(
-      (['stopped', 'starting', 'ready', 'stopping', 'failed'] as const).filter(isResident),
+      (['stopped', 'starting', 'ready', 'sleeping', 'stopping', 'failed'] as const).filter(isResident),
       ['starting', 'ready'],
     );
   });

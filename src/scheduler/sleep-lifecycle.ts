@@ -1,0 +1,129 @@
+// Putting a model to sleep and waking it, on behalf of the scheduler: the calls go through the
+// model's SleepControl (backends/), the bookkeeping through the slot. Failures fall back to what
+// always works: a sleep that fails or times out stops the container; a wake that fails stops it,
+// and the requests still queued for the model make the scheduler cold-start it.
+import type { ModelConfig } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import { waitForReady } from '../runtime/wait-for-ready.js';
+import { sleepControlFor, type SleepControl } from './backends/sleep-control.js';
+import { short } from './container-lifecycle.js';
+import type { ModelLifecycle } from './model-lifecycle.js';
+import type { SchedulerContext, Slot } from './scheduler-context.js';
+import type { UnloadReason } from './scheduler-events.js';
+import { decideRelease, type SleepingModel } from './sleep-policy.js';
+
+const controls = new WeakMap<object, SleepControl>();
+
+/** The sleep client of a model (one per model config), or undefined when it cannot sleep. */
+export function sleepControlOf(model: ModelConfig): SleepControl | undefined {
+  if (!model.sleep) return undefined;
+  let control = controls.get(model.sleep);
+  if (!control) controls.set(model.sleep, (control = sleepControlFor(model.sleep)));
+  return control;
+}
+
+/** The sleeping models as the sleep policy sees them; `protect`: never stopped to make room. */
+export function sleepingModels(slots: Iterable<Slot>, protect?: ReadonlySet<Slot>): SleepingModel[] {
+  const out: SleepingModel[] = [];
+  for (const slot of slots) {
+    const asleep = slot.status === 'sleeping' || (slot.status === 'starting' && slot.waking);
+    if (asleep) out.push({ id: slot.id, memoryBytes: slot.model.sleep?.memoryBytes ?? 0, since: slot.sleepingSince ?? 0, protected: slot.waking || protect?.has(slot) });
+  }
+  return out;
+}
+
+export class SleepLifecycle {
+  constructor(
+    private readonly ctx: SchedulerContext,
+    private readonly lifecycle: ModelLifecycle,
+  ) {}
+
+  /**
+   * A ready model with nothing in flight must give its GPU back (idle TTL, admin): it sleeps when
+   * it can and engine.sleepMemory has room (stopping older sleepers if needed), else it stops.
+   */
+  release(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
+    const decision = decideRelease(
+      { id: slot.id, canSleep: slot.model.sleep !== undefined, memoryBytes: slot.model.sleep?.memoryBytes ?? 0 },
+      sleepingModels(this.ctx.slots.values()),
+      this.ctx.sleepBudget(),
+    );
+    if (decision.kind === 'stop') {
+      if (slot.model.sleep) this.ctx.log.info({ model: slot.id }, `Stopping '${slot.id}' instead of putting it to sleep: ${decision.reason}`);
+      return this.lifecycle.stop(slot, reason, cause);
+    }
+    const room = decision.stopSleepers.map((id) => this.lifecycle.stop(this.ctx.slots.get(id)!, `making room in engine.sleepMemory for '${slot.id}'`, 'swap'));
+    return Promise.all([...room, this.sleep(slot, reason, cause)]).then(() => undefined);
+  }
+
+  /** Puts a ready, idle model to sleep now (the caller decided it may); on failure it is stopped. */
+  sleep(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
+    const control = sleepControlOf(slot.model);
+    if (!control || slot.status !== 'ready') return this.lifecycle.stop(slot, reason, cause);
+    const { ctx } = this;
+    const log = ctx.log.child({ model: slot.id, containerId: short(slot.containerId!) });
+    const endpoint = slot.endpoint!;
+    slot.beginSleep({ reason: `going to sleep (${reason})`, cause });
+    log.info({ reason }, `Putting '${slot.id}' to sleep (${reason})`);
+    const startedAt = ctx.now();
+    const call = control
+      .sleep(endpoint, AbortSignal.timeout(slot.model.sleep!.timeoutMs + 1000))
+      .then(
+        () => {
+          const ms = ctx.now() - startedAt;
+          log.info({ durationMs: ms }, `'${slot.id}' is asleep (${ms} ms); its GPU memory is free`);
+          ctx.observer.loadProgress(slot.id, 'sleep', `asleep after ${ms} ms`);
+          if (slot.status === 'sleeping') this.armSleepTimer(slot);
+        },
+        async (err) => {
+          log.warn({ err: errorMessage(err) }, `Putting '${slot.id}' to sleep failed: ${errorMessage(err)}. Stopping its container instead`);
+          ctx.observer.loadProgress(slot.id, 'sleep', `sleep failed: ${errorMessage(err)}; stopping the container`);
+          slot.sleepCall = undefined;
+          if (slot.status === 'sleeping') await this.lifecycle.stop(slot, `sleep failed: ${errorMessage(err)}`, cause);
+        },
+      )
+      .finally(() => {
+        if (slot.sleepCall === call) slot.sleepCall = undefined;
+        ctx.schedule();
+      });
+    slot.sleepCall = call;
+    return call;
+  }
+
+  /**
+   * Wakes a model the scheduler moved from sleeping to starting (its GPUs are free by now):
+   * the wake sequence, then the readiness probe, then ready. On failure the container is stopped
+   * and the model is 'stopped': its queued requests make the scheduler cold-start it.
+   */
+  async wake(slot: Slot): Promise<void> {
+    const { ctx } = this;
+    const control = sleepControlOf(slot.model)!;
+    const log = ctx.log.child({ model: slot.id, containerId: short(slot.containerId!) });
+    const startedAt = ctx.now();
+    log.info(`Waking '${slot.id}'`);
+    try {
+      await slot.sleepCall; // a sleep still under way finishes first
+      const endpoint = slot.endpoint!;
+      const timeoutMs = slot.model.sleep!.timeoutMs;
+      await control.wake(endpoint, AbortSignal.timeout(timeoutMs + 1000));
+      await waitForReady({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs });
+      const ms = ctx.now() - startedAt;
+      slot.markReady({ id: slot.containerId!, endpoint }, ms, { reason: `'${slot.id}' is awake (${ms} ms)` });
+      log.info({ durationMs: ms }, `'${slot.id}' is awake and serving again (${ms} ms)`);
+      ctx.observer.loadProgress(slot.id, 'wake', `awake after ${ms} ms`);
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, `Waking '${slot.id}' failed: ${errorMessage(err)}. Stopping its container; it starts again from scratch`);
+      ctx.observer.loadProgress(slot.id, 'wake', `wake failed: ${errorMessage(err)}; starting it again from scratch`);
+      await this.lifecycle.stopStarting(slot, `wake failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** sleep.ttl: a model asleep this long is stopped (0 = never). */
+  armSleepTimer(slot: Slot): void {
+    const ttlMs = slot.model.sleep?.ttlMs ?? 0;
+    slot.armSleepTimer(ttlMs, () => {
+      if (slot.status !== 'sleeping' || slot.hasWaiters()) return;
+      void this.lifecycle.stop(slot, `asleep for ${Math.round(ttlMs / 1000)} s (sleep.ttl)`, 'ttl');
+    });
+  }
+}
