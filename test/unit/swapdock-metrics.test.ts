@@ -137,7 +137,7 @@ describe('SwapdockMetrics', () => {
     assert.equal(sampleValue(text, 'swapdock_model_state', { model: 'qwen', state: 'ready' }), 1);
     assert.equal(sampleValue(text, 'swapdock_model_state', { model: 'qwen', state: 'stopped' }), 0);
     assert.equal(sampleValue(text, 'swapdock_model_state', { model: 'llama', state: 'starting' }), 1);
-    assert.equal(parseExposition(text).filter((s) => s.name === 'swapdock_model_state' && s.labels.model === 'qwen').length, 5, 'one series per state');
+    assert.equal(parseExposition(text).filter((s) => s.name === 'swapdock_model_state' && s.labels.model === 'qwen').length, 6, 'one series per state (sleeping included)');
 
     // A reload removed llama and added mistral.
     source.models = [model('qwen', 'stopped'), model('mistral')];
