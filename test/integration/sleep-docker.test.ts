@@ -1,0 +1,3 @@
+import { sleepOnEngine } from './sleep-on-engine.js';
+
+sleepOnEngine('gpuDocker');
