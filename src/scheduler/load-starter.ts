@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import { placeModel, type PlacementDecision, type ResidentModel } from './placement-policy.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
-import { RECENT_USE_MS, protectsRecentUse } from './queue-policy.js';
+import { protectsRecentUse, recentlyUsed } from './queue-policy.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { SchedulerEvents } from './scheduler-events.js';
 import { sleepingModels } from './sleep-lifecycle.js';
@@ -44,7 +44,7 @@ export class LoadStarter {
           id: s.id,
           devices: s.devices,
           vramBytes: budget.vramOf(s.model),
-          busy: s.isBusy() || (protectRecent && !s.drainingFor && now - s.lastUsedAt < RECENT_USE_MS),
+          busy: s.isBusy() || (protectRecent && recentlyUsed({ lastUsedAt: s.lastUsedAt, canSleep: s.model.sleep !== undefined, draining: s.drainingFor !== undefined }, now)),
           pinned: s.model.pinned,
           lastUsedAt: s.lastUsedAt,
           sleepVramBytes: s.model.sleep ? (budget.inventory ? s.model.sleep.vramBytes : 0) : undefined,

@@ -44,3 +44,13 @@ export const RECENT_USE_MS = 250;
 export function protectsRecentUse(policy: SwapPolicy, target: WaitingModel, now: number, swapMaxWaitMs: number): boolean {
   return policy === 'grouped' && now < target.oldestEnqueuedAt + swapMaxWaitMs;
 }
+
+/**
+ * Whether a resident used moments ago counts as busy for a waiting model (when protectsRecentUse
+ * holds). A model that can sleep is not protected: evicting it costs a wake of about a second, not
+ * a cold start, so a client alternating between two models gets each swap at once instead of
+ * after RECENT_USE_MS.
+ */
+export function recentlyUsed(resident: { lastUsedAt: number; canSleep: boolean; draining: boolean }, now: number): boolean {
+  return !resident.canSleep && !resident.draining && now - resident.lastUsedAt < RECENT_USE_MS;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { drainBlockersAt, orderWaiting } from '../../src/scheduler/queue-policy.js';
+import { RECENT_USE_MS, drainBlockersAt, orderWaiting, recentlyUsed } from '../../src/scheduler/queue-policy.js';
 
 describe('queue policy', () => {
   it('serves the model with the oldest waiter first', () => {
@@ -16,5 +16,15 @@ describe('queue policy', () => {
   it('grouped gives a model that just loaded a minimum residency, even for an overdue target', () => {
     assert.equal(drainBlockersAt('grouped', { id: 'a', oldestEnqueuedAt: 1000 }, 30_000, 40_000), 47_500);
     assert.equal(drainBlockersAt('fifo', { id: 'a', oldestEnqueuedAt: 1000 }, 30_000, 40_000), 1000);
+  });
+});
+
+describe('recent use protects a resident from eviction', () => {
+  it('only a model that cannot sleep, is not draining, and served within RECENT_USE_MS', () => {
+    const now = 10_000;
+    assert.equal(recentlyUsed({ lastUsedAt: now - 1, canSleep: false, draining: false }, now), true);
+    assert.equal(recentlyUsed({ lastUsedAt: now - RECENT_USE_MS, canSleep: false, draining: false }, now), false);
+    assert.equal(recentlyUsed({ lastUsedAt: now - 1, canSleep: true, draining: false }, now), false, 'a model that can sleep comes back in a wake: not protected');
+    assert.equal(recentlyUsed({ lastUsedAt: now - 1, canSleep: false, draining: true }, now), false);
   });
 });
