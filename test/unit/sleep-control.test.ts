@@ -454,6 +454,8 @@ describe('control paths', () => {
     assert.equal(isControlPath('/sleep?level=2', VLLM_CONTROL_PATHS), true);
     assert.equal(isControlPath('/SLEEP', VLLM_CONTROL_PATHS), true);
     assert.equal(isControlPath('/pause/step', VLLM_CONTROL_PATHS), true);
+    assert.equal(isControlPath('/v1/load_lora_adapter', VLLM_CONTROL_PATHS), true);
+    assert.equal(isControlPath('/v1/chat/completions', VLLM_CONTROL_PATHS), false);
     assert.equal(isControlPath('/wake_up/', VLLM_CONTROL_PATHS), true);
     assert.equal(isControlPath('/sleeping-beauty', VLLM_CONTROL_PATHS), false);
     assert.equal(isControlPath('/v1/chat/completions', VLLM_CONTROL_PATHS), false);

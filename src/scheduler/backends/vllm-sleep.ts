@@ -48,6 +48,9 @@ export const VLLM_CONTROL_PATHS: readonly string[] = Object.freeze([
   '/is_scaling_elastic_ep',
   '/start_profile',
   '/stop_profile',
+  // runtime LoRA loading (with VLLM_ALLOW_RUNTIME_LORA_UPDATING): changes what every client gets
+  '/v1/load_lora_adapter',
+  '/v1/unload_lora_adapter',
 ]);
 
 const IS_SLEEPING: SleepRequest = { method: 'GET', path: '/is_sleeping' };
