@@ -49,6 +49,15 @@ export class GpuBudget {
     return this.inventory ? model.vramBytes : undefined;
   }
 
+  /**
+   * Per-device VRAM a model keeps while asleep (its CUDA context), as the policy counts it:
+   * undefined for a model that cannot sleep; 0 without an inventory (GPUs are not measured).
+   */
+  sleepVramOf(model: ModelConfig): number | undefined {
+    if (!model.sleep) return undefined;
+    return this.inventory ? model.sleep.vramBytes : 0;
+  }
+
   /** Devices to show for a model: the pseudo device of exclusive mode is not a real one. */
   visibleDevices(devices: readonly string[]): string[] {
     return devices.filter((d) => d !== EXCLUSIVE_GPU);

@@ -8,7 +8,7 @@ import type { ModelLifecycle } from './model-lifecycle.js';
 import { protectsRecentUse, recentlyUsed } from './queue-policy.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { SchedulerEvents } from './scheduler-events.js';
-import { sleepingModels } from './sleep-lifecycle.js';
+import { releaseCandidate, sleepingModels } from './sleep-lifecycle.js';
 import { decideReleases } from './sleep-policy.js';
 
 export type PlaceDecision = Extract<PlacementDecision, { kind: 'place' }>;
@@ -38,7 +38,7 @@ export class LoadStarter {
       if (s === slot) continue;
       if (s.status === 'sleeping') {
         // Asleep: only its residual VRAM (none in exclusive mode, where GPUs are not measured).
-        residents.push({ id: s.id, devices: s.devices, vramBytes: budget.inventory ? (s.model.sleep?.vramBytes ?? 0) : 0, busy: false, pinned: s.model.pinned, lastUsedAt: s.sleepingSince ?? s.lastUsedAt, asleep: true });
+        residents.push({ id: s.id, devices: s.devices, vramBytes: budget.sleepVramOf(s.model) ?? 0, busy: false, pinned: s.model.pinned, lastUsedAt: s.sleepingSince ?? s.lastUsedAt, asleep: true });
       } else if (s.status === 'starting' || s.status === 'ready' || s.status === 'stopping') {
         residents.push({
           id: s.id,
@@ -47,7 +47,7 @@ export class LoadStarter {
           busy: s.isBusy() || (protectRecent && recentlyUsed({ lastUsedAt: s.lastUsedAt, canSleep: s.model.sleep !== undefined, draining: s.drainingFor !== undefined }, now)),
           pinned: s.model.pinned,
           lastUsedAt: s.lastUsedAt,
-          sleepVramBytes: s.model.sleep ? (budget.inventory ? s.model.sleep.vramBytes : 0) : undefined,
+          sleepVramBytes: budget.sleepVramOf(s.model),
         });
       }
     }
@@ -75,7 +75,7 @@ export class LoadStarter {
     const run = async () => {
       await Promise.allSettled(releases);
       // Waking: its own residual VRAM stays held by its container.
-      const residual = waking && needBytes !== undefined ? (slot.model.sleep?.vramBytes ?? 0) : 0;
+      const residual = waking ? (budget.sleepVramOf(slot.model) ?? 0) : 0;
       await budget.waitUntilFree(slot.devices, needBytes === undefined ? undefined : needBytes - residual, ctx.log);
       if (waking) await this.lifecycle.sleeper.wake(slot);
       else await this.lifecycle.start(slot);
@@ -101,24 +101,12 @@ export class LoadStarter {
     const reason = `evicted for '${target.id}'`;
     const awake = evicted.filter((s) => s.status !== 'sleeping');
     const protect = new Set([target, ...evicted]);
-    const decisions = decideReleases(
-      awake.map((s) => ({ id: s.id, canSleep: s.model.sleep !== undefined, memoryBytes: s.model.sleep?.memoryBytes ?? 0 })),
-      sleepingModels(ctx.slots.values(), protect),
-      ctx.sleepBudget(),
-      ctx.now(),
-    );
-    const out: Promise<void>[] = [];
-    for (const victim of evicted) {
+    const decisions = decideReleases(awake.map(releaseCandidate), sleepingModels(ctx.slots.values(), protect), ctx.sleepBudget(), ctx.now());
+    // Sleeping victims have no decision: they stop.
+    return evicted.map((victim) => {
       const decision = decisions.get(victim.id);
-      if (decision?.kind === 'sleep') {
-        for (const id of decision.stopSleepers) out.push(lifecycle.stop(ctx.slots.get(id)!, `making room in engine.sleepMemory for '${victim.id}'`, 'swap'));
-        out.push(lifecycle.sleeper.sleep(victim, reason, 'swap'));
-      } else {
-        if (decision && victim.model.sleep) ctx.log.info({ model: victim.id }, `Stopping '${victim.id}' instead of putting it to sleep: ${decision.reason}`);
-        out.push(lifecycle.stop(victim, reason, 'swap'));
-      }
-    }
-    return out;
+      return decision ? lifecycle.sleeper.apply(victim, decision, reason, 'swap') : lifecycle.stop(victim, reason, 'swap');
+    });
   }
 
   /** At shutdown: no further queued loads start. */

@@ -10,7 +10,7 @@ import { short } from './container-lifecycle.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
-import { decideRelease, type SleepingModel } from './sleep-policy.js';
+import { decideRelease, type ReleaseCandidate, type ReleaseDecision, type SleepingModel } from './sleep-policy.js';
 
 const controls = new WeakMap<object, SleepControl>();
 
@@ -20,6 +20,11 @@ export function sleepControlOf(model: ModelConfig): SleepControl | undefined {
   let control = controls.get(model.sleep);
   if (!control) controls.set(model.sleep, (control = sleepControlFor(model.sleep)));
   return control;
+}
+
+/** A model that must give its GPU back, as the sleep policy sees it. */
+export function releaseCandidate(slot: Slot): ReleaseCandidate {
+  return { id: slot.id, canSleep: slot.model.sleep !== undefined, memoryBytes: slot.model.sleep?.memoryBytes ?? 0 };
 }
 
 /** The sleeping models as the sleep policy sees them; `protect`: never stopped to make room. */
@@ -43,11 +48,12 @@ export class SleepLifecycle {
    * it can and engine.sleepMemory has room (stopping older sleepers if needed), else it stops.
    */
   release(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
-    const decision = decideRelease(
-      { id: slot.id, canSleep: slot.model.sleep !== undefined, memoryBytes: slot.model.sleep?.memoryBytes ?? 0 },
-      sleepingModels(this.ctx.slots.values()),
-      this.ctx.sleepBudget(),
-    );
+    const decision = decideRelease(releaseCandidate(slot), sleepingModels(this.ctx.slots.values()), this.ctx.sleepBudget());
+    return this.apply(slot, decision, reason, cause);
+  }
+
+  /** Carries out a release decision of the sleep policy: the sleepers it names stop, then `slot` sleeps; or `slot` stops. */
+  apply(slot: Slot, decision: ReleaseDecision, reason: string, cause: UnloadReason): Promise<void> {
     if (decision.kind === 'stop') {
       if (slot.model.sleep) this.ctx.log.info({ model: slot.id }, `Stopping '${slot.id}' instead of putting it to sleep: ${decision.reason}`);
       return this.lifecycle.stop(slot, reason, cause);
