@@ -73,7 +73,7 @@ export class SleepLifecycle {
     log.info({ reason }, `Putting '${slot.id}' to sleep (${reason})`);
     const startedAt = ctx.now();
     const call = control
-      .sleep(endpoint, AbortSignal.timeout(slot.model.sleep!.timeoutMs + 1000))
+      .sleep(endpoint) // bounded by sleep.timeout inside the client
       .then(
         () => {
           const ms = ctx.now() - startedAt;
@@ -110,9 +110,8 @@ export class SleepLifecycle {
     try {
       await slot.sleepCall; // a sleep still under way finishes first
       const endpoint = slot.endpoint!;
-      const timeoutMs = slot.model.sleep!.timeoutMs;
-      await control.wake(endpoint, AbortSignal.timeout(timeoutMs + 1000));
-      await waitForReady({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs });
+      await control.wake(endpoint); // bounded by sleep.timeout inside the client
+      await waitForReady({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs: slot.model.sleep!.timeoutMs });
       const ms = ctx.now() - startedAt;
       slot.markReady({ id: slot.containerId!, endpoint }, ms, { reason: `'${slot.id}' is awake (${ms} ms)` });
       log.info({ durationMs: ms }, `'${slot.id}' is awake and serving again (${ms} ms)`);
