@@ -134,6 +134,20 @@ describe('sleeping models', () => {
     }
   });
 
+  it('a sleep that takes longer than sleep.timeout has failed: the container is stopped', async () => {
+    const h = await startApp(`defaults: { ttl: 0 }\nmodels:\n  a: ${VLLM(1, ', timeout: 1s')}\n  b: ${PLAIN}\n`);
+    try {
+      await ask(h, 'a');
+      const a = await backend(h, 'a');
+      await fetch(`${a.base}/fake/hang-next-sleep`, { method: 'POST' });
+      assert.equal((await ask(h, 'b')).status, 200);
+      assert.equal(status(h, 'a'), 'stopped');
+      assert.equal([...h.runtime.containers.values()].filter((c) => c.state === 'running' && c.spec.labels['io.swapdock.model'] === 'a').length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('engine.sleepMemory: the least recently used sleeper is stopped to make room; a model bigger than the budget is stopped', async () => {
     const h = await startApp(`defaults: { ttl: 0 }\nengine: { sleepMemory: 3g }\nmodels:\n  a: ${VLLM(1)}\n  b: ${VLLM(1)}\n  c: ${PLAIN}\n  big: ${VLLM(1).replace('memory: 2g', 'memory: 4g')}\n`);
     try {
