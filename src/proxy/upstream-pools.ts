@@ -1,6 +1,6 @@
 // One kept-alive undici Pool per backend address: reusing connections is most of what keeps the
 // proxy's added latency well under a millisecond.
-import { Pool } from 'undici';
+import { Pool } from '../util/undici-core.js';
 import type { Endpoint } from '../runtime/container-runtime.js';
 
 const IDLE_POOL_CLOSE_MS = 60_000;

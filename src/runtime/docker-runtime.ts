@@ -5,7 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import './dockerode-without-grpc.js'; // before dockerode
+import './dockerode-lazy-deps.js'; // before dockerode
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type {

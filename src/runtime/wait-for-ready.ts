@@ -3,7 +3,7 @@
 // timeout. Engine health checks are not used: they never run on Podman without systemd.
 // This only observes; stopping or removing a failed container is the caller's decision.
 
-import { request } from 'undici';
+import { request } from '../util/undici-core.js';
 import type { ContainerRuntime, Endpoint } from './container-runtime.js';
 import { ContainerExitedError, ReadinessTimeoutError } from './runtime-errors.js';
 import { retryUntil, RetryTimeoutError } from '../util/retry-until.js';

@@ -6,7 +6,8 @@
 // A call that gets no answer becomes a SleepCallError saying which call, where and why; a
 // cancellation by the caller rejects with the caller's own reason, as everywhere in swapdock.
 
-import { Client, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Client } from '../../util/undici-core.js';
 import type { Endpoint } from '../../runtime/container-runtime.js';
 import { errorMessage } from '../../errors.js';
 import { SleepCallError, type SleepPhase } from './sleep-call-error.js';
