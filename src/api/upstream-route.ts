@@ -10,7 +10,7 @@ import type { InferenceProxy, ModelAccessCheck } from '../proxy/inference-proxy.
 import type { ModelResolver } from '../proxy/model-resolver.js';
 import { isControlPath } from '../scheduler/backends/sleep-control.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { sleepControlOf } from '../scheduler/sleep-lifecycle.js';
+import { sleepControlOf } from '../scheduler/model-backend.js';
 import type { AppEnv } from './app-env.js';
 import { NodeResponseSink } from './node-response.js';
 import { attachSink } from './proxied.js';

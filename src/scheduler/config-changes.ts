@@ -44,7 +44,7 @@ export function applyConfigChanges(ctx: SchedulerContext, lifecycle: ModelLifecy
   const changes = diffModels(previous.models, next.models);
   const needRestart = settingsNeedingRestart(previous, next);
   const log = ctx.log;
-  for (const id of changes.added) ctx.slots.set(id, new ModelSlot<Lease>(next.models.get(id)!, ctx.observer));
+  for (const id of changes.added) ctx.slots.set(id, new ModelSlot<Lease>(next.models.get(id)!, ctx.observer, ctx.now));
   for (const id of changes.removed) {
     const slot = ctx.slots.get(id)!;
     slot.rejectWaiters(new ModelNotFoundError(id, [...next.models.keys()]));

@@ -6,13 +6,11 @@ import { ModelCrashedError, errorMessage } from '../errors.js';
 import type { ContainerEvent, EventSubscription } from '../runtime/container-runtime.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
 import { LABEL_MODEL, LABEL_SPEC_HASH, ownershipLabels } from '../runtime/labels.js';
-import { waitForReady } from '../runtime/wait-for-ready.js';
 import { planAdoption } from './adoption.js';
 import { short } from './container-lifecycle.js';
 import { recordFailure } from './crash-backoff.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
-import { sleepControlOf } from './sleep-lifecycle.js';
 
 const ADOPT_HEALTH_TIMEOUT_MS = 5000;
 
@@ -50,7 +48,7 @@ export class EngineWatch {
     const adoptions = plan.adopt.map(async ({ modelId, container, devices }) => {
       const slot = this.s.slots.get(modelId)!;
       try {
-        await waitForReady({ runtime, containerId: container.id, endpoint: container.endpoint!, healthPath: slot.model.health, timeoutMs: ADOPT_HEALTH_TIMEOUT_MS });
+        await this.s.backend.ready({ runtime, containerId: container.id, endpoint: container.endpoint!, healthPath: slot.model.health, timeoutMs: ADOPT_HEALTH_TIMEOUT_MS });
       } catch (err) {
         log.info({ model: modelId, err: errorMessage(err) }, `Not adopting the container of '${modelId}': it does not answer; removing it`);
         await runtime.stop(container.id, 5000);
@@ -75,7 +73,7 @@ export class EngineWatch {
 
   /** Whether an adopted container is asleep (its sleep kind says so); never for a model without one. */
   private async isAsleep(slot: Slot, endpoint: { host: string; port: number }): Promise<boolean> {
-    const control = sleepControlOf(slot.model);
+    const control = this.s.backend.sleepControl(slot.model);
     if (!control) return false;
     try {
       return (await control.isAsleep(endpoint, AbortSignal.timeout(ADOPT_HEALTH_TIMEOUT_MS))) === true;

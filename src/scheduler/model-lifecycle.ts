@@ -2,7 +2,7 @@
 // around it: status transitions, crash-loop records, idle timers, log lines with durations.
 import { ShuttingDownError, errorMessage } from '../errors.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
-import { short, startModelContainer, stopModelContainer } from './container-lifecycle.js';
+import { short } from './container-lifecycle.js';
 import { recordFailure } from './crash-backoff.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
@@ -32,7 +32,7 @@ export class ModelLifecycle {
       // a new container under the same name must not replace it before that.
       await slot.crash?.error.catch(() => undefined);
       if (ctx.isShuttingDown()) throw new ShuttingDownError();
-      const container = await startModelContainer({
+      const container = await ctx.backend.start({
         runtime: ctx.runtime,
         model: slot.model,
         spec,
@@ -81,7 +81,7 @@ export class ModelLifecycle {
     slot.transition('stopping', { reason, cause });
     slot.clearIdleTimer();
     const startedAt = ctx.now();
-    slot.operation = stopModelContainer(ctx.runtime, containerId, slot.model.stopTimeoutMs)
+    slot.operation = ctx.backend.stop(ctx.runtime, containerId, slot.model.stopTimeoutMs)
       .then(
         () => {
           slot.markStopped();

@@ -103,6 +103,8 @@ export class ModelSlot<Lease = unknown> {
   constructor(
     public model: ModelConfig,
     private readonly observer?: SlotObserver,
+    /** The scheduler's clock (ms since the epoch): every time the slot records comes from it. */
+    private readonly now: () => number = Date.now,
   ) {
     this.usesGpu = model.gpus !== undefined;
   }
@@ -133,7 +135,7 @@ export class ModelSlot<Lease = unknown> {
   /** The sleep call begins: the model takes no requests until it is woken. */
   beginSleep(detail: TransitionDetail): void {
     this.clearIdleTimer();
-    this.sleepingSince = Date.now();
+    this.sleepingSince = this.now();
     this.transition('sleeping', detail);
   }
 
@@ -142,7 +144,7 @@ export class ModelSlot<Lease = unknown> {
     this.containerId = container.id;
     this.endpoint = container.endpoint;
     this.devices = devices;
-    this.sleepingSince = Date.now();
+    this.sleepingSince = this.now();
     this.transition('sleeping', { reason: `adopted the sleeping container of '${this.id}'`, cause: 'adopted' });
   }
 
@@ -151,9 +153,9 @@ export class ModelSlot<Lease = unknown> {
     this.sleepingSince = undefined;
     this.containerId = container.id;
     this.endpoint = container.endpoint;
-    this.loadedAt = Date.now();
+    this.loadedAt = this.now();
     this.loadDurationMs = loadDurationMs;
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.now();
     this.lastError = undefined;
     this.transition('ready', { durationMs: loadDurationMs, ...detail });
   }
@@ -207,7 +209,7 @@ export class ModelSlot<Lease = unknown> {
 
   endRequest(): void {
     this.inFlight--;
-    this.lastUsedAt = Date.now();
+    this.lastUsedAt = this.now();
     this.observer?.countsChanged(this);
     if (this.inFlight === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
@@ -288,7 +290,7 @@ export class ModelSlot<Lease = unknown> {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       if (this.inFlight > 0) return; // busy: its last release arms it again
-      const idleFor = Date.now() - this.lastUsedAt;
+      const idleFor = this.now() - this.lastUsedAt;
       if (idleFor < this.idleTtlMs) this.setIdleTimer(this.idleTtlMs - idleFor, onIdle);
       else onIdle();
     }, delayMs);
@@ -304,7 +306,7 @@ export class ModelSlot<Lease = unknown> {
   armSleepTimer(ttlMs: number, onExpiry: () => void): void {
     this.clearSleepTimer();
     if (ttlMs <= 0) return;
-    this.sleepTimer = setTimeout(onExpiry, Math.max(0, ttlMs - (Date.now() - (this.sleepingSince ?? Date.now()))));
+    this.sleepTimer = setTimeout(onExpiry, Math.max(0, ttlMs - (this.now() - (this.sleepingSince ?? this.now()))));
     this.sleepTimer.unref();
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
 import type { ContainerRuntime, Endpoint } from '../runtime/container-runtime.js';
 import type { GpuBudget } from './gpu-budget.js';
+import type { ModelBackend } from './model-backend.js';
 import type { ModelSlot } from './model-slot.js';
 import type { StateObserver } from './state-observer.js';
 
@@ -41,6 +42,8 @@ export interface SchedulerContext {
   readonly runtime: ContainerRuntime;
   readonly log: Logger;
   readonly now: () => number;
+  /** Starts, stops, sleeps and wakes models (model-backend.ts). */
+  readonly backend: ModelBackend;
   readonly slots: Map<string, Slot>;
   /** Events and container log capture (state-observer.ts). */
   readonly observer: StateObserver;

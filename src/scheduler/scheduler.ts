@@ -24,6 +24,7 @@ import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
 import { defaultSleepMemory } from './sleep-policy.js';
 import { LoadStarter } from './load-starter.js';
+import { containerBackend, type ModelBackend } from './model-backend.js';
 import type { Cancellation } from '../util/lazy-abort.js';
 
 export type { Lease } from './scheduler-context.js';
@@ -37,6 +38,8 @@ export interface SchedulerOptions {
   inventory?: GpuInventory;
   now?: () => number;
   events?: SchedulerEvents;
+  /** How models are started, stopped, put to sleep and woken; default: containers (containerBackend). */
+  backend?: ModelBackend;
   /** The engine host's memory, for the default engine.sleepMemory; default: this host's. */
   hostMemoryBytes?: number;
 }
@@ -73,12 +76,13 @@ export class Scheduler {
     this.hostMemoryBytes = options.hostMemoryBytes ?? totalmem();
     this.budget = new GpuBudget(options.config, options.devices, this.inventory);
     this.events = options.events ?? new SchedulerEvents();
-    this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines });
-    for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model, this.observer));
+    this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines, now: this.now });
+    for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model, this.observer, this.now));
     this.ctx = {
       runtime: this.runtime,
       log: this.log,
       now: this.now,
+      backend: options.backend ?? containerBackend,
       slots: this.slots,
       observer: this.observer,
       config: () => this.config,

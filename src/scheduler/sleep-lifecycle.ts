@@ -2,25 +2,12 @@
 // model's SleepControl (backends/), the bookkeeping through the slot. Failures fall back to what
 // always works: a sleep that fails or times out stops the container; a wake that fails stops it,
 // and the requests still queued for the model make the scheduler cold-start it.
-import type { ModelConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { waitForReady } from '../runtime/wait-for-ready.js';
-import { sleepControlFor, type SleepControl } from './backends/sleep-control.js';
 import { short } from './container-lifecycle.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
 import { decideRelease, type ReleaseCandidate, type ReleaseDecision, type SleepingModel } from './sleep-policy.js';
-
-const controls = new WeakMap<object, SleepControl>();
-
-/** The sleep client of a model (one per model config), or undefined when it cannot sleep. */
-export function sleepControlOf(model: ModelConfig): SleepControl | undefined {
-  if (!model.sleep) return undefined;
-  let control = controls.get(model.sleep);
-  if (!control) controls.set(model.sleep, (control = sleepControlFor(model.sleep)));
-  return control;
-}
 
 /** A model that must give its GPU back, as the sleep policy sees it. */
 export function releaseCandidate(slot: Slot): ReleaseCandidate {
@@ -64,7 +51,7 @@ export class SleepLifecycle {
 
   /** Puts a ready, idle model to sleep now (the caller decided it may); on failure it is stopped. */
   sleep(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
-    const control = sleepControlOf(slot.model);
+    const control = this.ctx.backend.sleepControl(slot.model);
     if (!control || slot.status !== 'ready') return this.lifecycle.stop(slot, reason, cause);
     const { ctx } = this;
     const log = ctx.log.child({ model: slot.id, containerId: short(slot.containerId!) });
@@ -103,7 +90,7 @@ export class SleepLifecycle {
    */
   async wake(slot: Slot): Promise<void> {
     const { ctx } = this;
-    const control = sleepControlOf(slot.model)!;
+    const control = ctx.backend.sleepControl(slot.model)!;
     const log = ctx.log.child({ model: slot.id, containerId: short(slot.containerId!) });
     const startedAt = ctx.now();
     log.info(`Waking '${slot.id}'`);
@@ -111,7 +98,7 @@ export class SleepLifecycle {
       await slot.sleepCall; // a sleep still under way finishes first
       const endpoint = slot.endpoint!;
       await control.wake(endpoint); // bounded by sleep.timeout inside the client
-      await waitForReady({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs: slot.model.sleep!.timeoutMs });
+      await ctx.backend.ready({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs: slot.model.sleep!.timeoutMs });
       const ms = ctx.now() - startedAt;
       slot.markReady({ id: slot.containerId!, endpoint }, ms, { reason: `'${slot.id}' is awake (${ms} ms)` });
       log.info({ durationMs: ms }, `'${slot.id}' is awake and serving again (${ms} ms)`);
