@@ -1,8 +1,9 @@
 // The scheduling machinery. Requests acquire a lease on their model (at once when it is ready
-// and under maxConcurrent, else through its bounded queue); `schedule()` then decides, with the
-// pure policies, what to load next, where, and what to evict; loads of GPU models go through a
-// p-queue one at a time (load-starter.ts); stops run in parallel. Idle models stop after their TTL,
-// or go to sleep first when they have a sleep kind (sleep-lifecycle.ts), and wake on a request.
+// and under maxConcurrent, else through its bounded queue). `schedule()` serves queues, then asks
+// the one pure planning function (schedule-plan.ts) what to do — reject, load or wake with each
+// evicted model put to sleep or stopped, drain, look again later, undrain, bring a baseline
+// back — and applies its actions: loads through load-starter.ts (GPU loads one at a time),
+// through the backend seam (model-backend.ts). Idle models sleep or stop after their TTL.
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
@@ -17,8 +18,7 @@ import { grantLease } from './lease.js';
 import { drainInFlight } from './drain-in-flight.js';
 import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot, type ModelSnapshot } from './model-slot.js';
-import type { PlacementDecision } from './placement-policy.js';
-import { RECENT_USE_MS, drainBlockersAt, orderWaiting } from './queue-policy.js';
+import { planSchedule, type ModelView, type PlanAction } from './schedule-plan.js';
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
@@ -236,73 +236,73 @@ export class Scheduler {
 
   private scheduleOnce(): void {
     for (const slot of this.slots.values()) this.pump(slot);
-    const waiting = orderWaiting(
-      [...this.slots.values()]
-        .filter((s) => s.hasWaiters() && (s.status === 'stopped' || s.status === 'failed' || s.status === 'sleeping'))
-        .map((s) => ({ id: s.id, oldestEnqueuedAt: s.oldestEnqueuedAt()!, slot: s })),
-    );
-    let gpuHeadBlocked = false;
-    for (const { slot, oldestEnqueuedAt } of waiting) {
+    const plan = planSchedule({
+      models: [...this.slots.values()].map((slot) => this.viewOf(slot)),
+      config: this.config,
+      gpus: this.budget,
+      sleepBudget: this.ctx.sleepBudget(),
+      gpuLoadPending: this.loads.gpuLoadPending,
+      now: this.now(),
+    });
+    for (const action of plan) this.apply(action);
+  }
+
+  /** A slot as the plan sees it. */
+  private viewOf(slot: Slot): ModelView {
+    return {
+      id: slot.id,
+      model: slot.model,
+      status: slot.status,
+      usesGpu: slot.usesGpu,
+      devices: slot.devices,
+      inFlight: slot.inFlight,
+      queued: slot.queued,
+      oldestEnqueuedAt: slot.oldestEnqueuedAt(),
+      drainingFor: slot.drainingFor,
+      lastUsedAt: slot.lastUsedAt,
+      loadedAt: slot.loadedAt,
+      sleepingSince: slot.sleepingSince,
+      waking: slot.waking,
+      lastError: slot.lastError,
       // A model in crash-loop backoff starts when its backoff ends (a timer schedules again then).
-      if (this.backoff.deferred(slot)) continue;
-      if (slot.usesGpu && (this.loads.gpuLoadPending || gpuHeadBlocked)) continue;
-      const decision = this.loads.place(slot, oldestEnqueuedAt);
-      if (decision.kind === 'impossible') {
-        this.log.warn({ model: slot.id, reason: decision.reason }, `Cannot load '${slot.id}': ${decision.reason}`);
-        slot.rejectWaiters(new ModelUnplaceableError(slot.id, decision.reason));
-      } else if (decision.kind === 'place') {
-        this.loads.start(slot, decision);
-      } else {
-        if (slot.usesGpu) gpuHeadBlocked = true;
-        this.drainBlockersWhenDue(slot, decision, oldestEnqueuedAt);
-      }
-    }
-    if (waiting.length === 0) {
-      // Nobody waits for a swap any more (served, timed out or gone): drained models serve again.
-      for (const slot of this.slots.values()) {
-        if (slot.drainingFor === 'swap' && slot.status === 'ready') {
-          slot.drainingFor = undefined;
-          this.pump(slot);
+      deferred: slot.hasWaiters() && this.backoff.deferred(slot),
+    };
+  }
+
+  /** Carries out one action of the plan. */
+  private apply(action: PlanAction): void {
+    const slot = this.slots.get(action.model)!;
+    switch (action.kind) {
+      case 'reject':
+        this.log.warn({ model: slot.id, reason: action.reason }, `Cannot load '${slot.id}': ${action.reason}`);
+        slot.rejectWaiters(new ModelUnplaceableError(slot.id, action.reason));
+        return;
+      case 'load':
+        if (action.baseline) this.log.info({ model: slot.id }, `Bringing baseline model '${slot.id}' back: its GPUs are idle`);
+        this.loads.start(slot, action.placement, action.releases);
+        return;
+      case 'recheck':
+        // Look again when the blockers may have gone quiet, or when the wait bound is reached.
+        if (!this.drainTimer) {
+          this.drainTimer = setTimeout(() => {
+            this.drainTimer = undefined;
+            this.schedule();
+          }, action.inMs);
+          this.drainTimer.unref();
         }
-      }
-      if (!this.loads.gpuLoadPending) this.restoreBaselines();
-    }
-  }
-
-  /** Busy models in the way stop taking requests when the swap policy says it is time. */
-  private drainBlockersWhenDue(slot: Slot, decision: Extract<PlacementDecision, { kind: 'wait' }>, oldestEnqueuedAt: number): void {
-    const blockersReadyAt = Math.max(0, ...decision.blockedBy.map((id) => this.slots.get(id)!.loadedAt ?? 0));
-    const dueAt = drainBlockersAt(this.config.swap.policy, { id: slot.id, oldestEnqueuedAt }, this.config.swap.maxWaitMs, blockersReadyAt);
-    if (dueAt > this.now()) {
-      // Look again when the blockers may have gone quiet, or when the wait bound is reached.
-      if (!this.drainTimer) {
-        this.drainTimer = setTimeout(() => {
-          this.drainTimer = undefined;
-          this.schedule();
-        }, Math.min(dueAt - this.now(), RECENT_USE_MS));
-        this.drainTimer.unref();
-      }
-      return;
-    }
-    for (const id of decision.blockedBy) {
-      const blocker = this.slots.get(id)!;
-      if (blocker.status !== 'ready' || blocker.drainingFor) continue;
-      blocker.drainingFor = 'swap';
-      blocker.clearIdleTimer();
-      this.log.info({ model: id, for: slot.id, inFlight: blocker.inFlight }, `Draining '${id}' for '${slot.id}': ${decision.reason}; it finishes ${blocker.inFlight} request(s) in flight first`);
-    }
-  }
-
-  /** Baseline models come back whenever they fit without evicting anything. */
-  private restoreBaselines(): void {
-    for (const slot of this.slots.values()) {
-      if (!slot.model.baseline || (slot.status !== 'stopped' && slot.status !== 'failed') || slot.lastError) continue;
-      if (slot.usesGpu && this.loads.gpuLoadPending) continue;
-      const decision = this.loads.place(slot);
-      if (decision.kind === 'place' && decision.evict.length === 0) {
-        this.log.info({ model: slot.id }, `Bringing baseline model '${slot.id}' back: its GPUs are idle`);
-        this.loads.start(slot, decision);
-      }
+        return;
+      case 'drain':
+        for (const id of action.blockers) {
+          const blocker = this.slots.get(id)!;
+          blocker.drainingFor = 'swap';
+          blocker.clearIdleTimer();
+          this.log.info({ model: id, for: slot.id, inFlight: blocker.inFlight }, `Draining '${id}' for '${slot.id}': ${action.reason}; it finishes ${blocker.inFlight} request(s) in flight first`);
+        }
+        return;
+      case 'undrain':
+        slot.drainingFor = undefined;
+        this.pump(slot);
+        return;
     }
   }
 

@@ -7,22 +7,7 @@ import { short } from './container-lifecycle.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
-import { decideRelease, type ReleaseCandidate, type ReleaseDecision, type SleepingModel } from './sleep-policy.js';
-
-/** A model that must give its GPU back, as the sleep policy sees it. */
-export function releaseCandidate(slot: Slot): ReleaseCandidate {
-  return { id: slot.id, canSleep: slot.model.sleep !== undefined, memoryBytes: slot.model.sleep?.memoryBytes ?? 0 };
-}
-
-/** The sleeping models as the sleep policy sees them; `protect`: never stopped to make room. */
-export function sleepingModels(slots: Iterable<Slot>, protect?: ReadonlySet<Slot>): SleepingModel[] {
-  const out: SleepingModel[] = [];
-  for (const slot of slots) {
-    const asleep = slot.status === 'sleeping' || (slot.status === 'starting' && slot.waking);
-    if (asleep) out.push({ id: slot.id, memoryBytes: slot.model.sleep?.memoryBytes ?? 0, since: slot.sleepingSince ?? 0, protected: slot.waking || protect?.has(slot) });
-  }
-  return out;
-}
+import { decideRelease, releaseCandidate, sleepingModels, type ReleaseDecision } from './sleep-policy.js';
 
 export class SleepLifecycle {
   constructor(
@@ -42,7 +27,7 @@ export class SleepLifecycle {
   /** Carries out a release decision of the sleep policy: the sleepers it names stop, then `slot` sleeps; or `slot` stops. */
   apply(slot: Slot, decision: ReleaseDecision, reason: string, cause: UnloadReason): Promise<void> {
     if (decision.kind === 'stop') {
-      if (slot.model.sleep) this.ctx.log.info({ model: slot.id }, `Stopping '${slot.id}' instead of putting it to sleep: ${decision.reason}`);
+      if (slot.model.sleep && slot.status === 'ready') this.ctx.log.info({ model: slot.id }, `Stopping '${slot.id}' instead of putting it to sleep: ${decision.reason}`);
       return this.lifecycle.stop(slot, reason, cause);
     }
     const room = decision.stopSleepers.map((id) => this.lifecycle.stop(this.ctx.slots.get(id)!, `making room in engine.sleepMemory for '${slot.id}'`, 'swap'));

@@ -71,6 +71,31 @@ export function decideReleases(models: readonly ReleaseCandidate[], sleeping: re
   return out;
 }
 
+/** What the two functions below read of a model (a slot, or the plan's view of one). */
+export interface SleepSubject {
+  id: string;
+  status: string;
+  waking: boolean;
+  sleepingSince?: number;
+  model: { sleep?: { memoryBytes: number } };
+}
+
+/** A model that must give its GPU back, as the policy sees it. */
+export function releaseCandidate(m: SleepSubject): ReleaseCandidate {
+  return { id: m.id, canSleep: m.model.sleep !== undefined, memoryBytes: m.model.sleep?.memoryBytes ?? 0 };
+}
+
+/** The models asleep (or being woken: protected) as the policy sees them; `protect`: never stopped to make room. */
+export function sleepingModels<T extends SleepSubject>(models: Iterable<T>, protect?: ReadonlySet<T>): SleepingModel[] {
+  const out: SleepingModel[] = [];
+  for (const m of models) {
+    if (m.status === 'sleeping' || (m.status === 'starting' && m.waking)) {
+      out.push({ id: m.id, memoryBytes: m.model.sleep?.memoryBytes ?? 0, since: m.sleepingSince ?? 0, protected: m.waking || (protect?.has(m) ?? false) });
+    }
+  }
+  return out;
+}
+
 /** The default engine.sleepMemory: the engine host's memory minus 8 GiB (never below 0). */
 export function defaultSleepMemory(hostMemoryBytes: number): number {
   return Math.max(0, hostMemoryBytes - 8 * 1024 ** 3);

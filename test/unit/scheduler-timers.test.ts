@@ -119,7 +119,7 @@ describe('scheduler timers on fake time', () => {
     await advance(30_000 - 1);
     assert.equal(outcome, undefined, 'still queued');
     await advance(1);
-    assert.match(String((outcome as Error).message), /30 s.*busy with 1 request/);
+    assert.match(String((outcome as unknown as Error).message), /30 s.*busy with 1 request/);
     first.release();
   });
 });
