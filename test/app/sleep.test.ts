@@ -114,6 +114,8 @@ describe('sleeping models', () => {
 
   it('a sleep that fails stops the container instead; a wake that fails starts it again from scratch and serves the request', async () => {
     const h = await startApp(`defaults: { ttl: 0 }\nmodels:\n  a: ${VLLM(1)}\n  b: ${PLAIN}\n`);
+    const progress: string[] = [];
+    h.scheduler.events.on('load', (e) => (e.phase === 'sleep' || e.phase === 'wake') && progress.push(`${e.phase}: ${e.message}`));
     try {
       await ask(h, 'a');
       let a = await backend(h, 'a');
@@ -129,6 +131,9 @@ describe('sleeping models', () => {
       const served = await ask(h, 'a');
       assert.equal(served.status, 200, served.text);
       assert.equal(createdFor(h, 'a'), 3, 'a cold start after the failed wake');
+      // Both failures are events (as well as log lines), saying what swapdock did about them.
+      assert.ok(progress.some((p) => /^sleep: sleep failed: .*stopping the container$/.test(p)), progress.join('\n'));
+      assert.ok(progress.some((p) => /^wake: wake failed: .*starting it again from scratch$/.test(p)), progress.join('\n'));
     } finally {
       await h.close();
     }
