@@ -8,7 +8,6 @@ import { buildContainerSpec } from '../runtime/container-spec.js';
 import { LABEL_MODEL, LABEL_SPEC_HASH, ownershipLabels } from '../runtime/labels.js';
 import { planAdoption } from './adoption.js';
 import { short } from './container-lifecycle.js';
-import { recordFailure } from './crash-backoff.js';
 import type { ModelLifecycle } from './model-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 
@@ -63,8 +62,7 @@ export class EngineWatch {
         log.info({ model: modelId, containerId: short(container.id) }, `Adopted the sleeping container of '${modelId}' (its spec is unchanged): its next request wakes it`);
         return;
       }
-      slot.markReady(running, 0);
-      slot.devices = held;
+      slot.markReady(running, 0, {}, held);
       this.lifecycle.armIdleTimer(slot);
       log.info({ model: modelId, containerId: short(container.id) }, `Adopted the running container of '${modelId}' (its spec is unchanged): ready without a reload`);
     });
@@ -170,7 +168,7 @@ export class EngineWatch {
     const uptimeMs = slot.loadedAt === undefined ? undefined : this.s.now() - slot.loadedAt;
     // Synchronously: no new request may reach the dead container from here on.
     slot.markFailed('its container stopped unexpectedly', { cause: 'crash', exitCode: end.exitCode, oomKilled: end.oomKilled });
-    slot.failures = recordFailure(slot.failures, this.s.now(), uptimeMs);
+    slot.recordFailure(this.s.now(), uptimeMs);
     // Take the queued requests now, so no schedule() in between can start them on a new container.
     const waiters: { reject(err: Error): void }[] = [];
     for (let w = slot.dequeue(); w; w = slot.dequeue()) waiters.push(w);
@@ -178,14 +176,14 @@ export class EngineWatch {
     // request that came after it may hold a lease on the new container.
     const inFlight = [...slot.leases];
     const error = this.failRequests(slot, containerId, describe, waiters, inFlight);
-    slot.crash = { containerId, error };
+    slot.noteCrash(containerId, error);
     return error;
   }
 
   private async failRequests(slot: Slot, containerId: string, describe: () => Promise<string>, waiters: { reject(err: Error): void }[], inFlight: { revoke(reason: Error): void }[]): Promise<Error> {
     const { runtime, log } = this.s;
     const [reason, lastLogLines] = await Promise.all([describe(), runtime.logs(containerId, 20).catch(() => [])]);
-    slot.lastError = reason;
+    slot.explainError(reason);
     const error = new ModelCrashedError(slot.id, reason, lastLogLines);
     log.error({ model: slot.id, containerId: short(containerId), reason, lastLogLines }, `Model '${slot.id}' stopped unexpectedly: ${reason}`);
     for (const waiter of waiters) waiter.reject(error);

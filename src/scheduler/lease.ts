@@ -3,7 +3,6 @@
 // so a request granted after that may be sent again if the container turns out dead.
 // A lease is revoked when its model goes away under it (forced unload, crash): one plain
 // listener, no AbortController per request (the forwarding hot path creates one lease each).
-import { recordServed } from './crash-backoff.js';
 import type { Lease, LeaseOutcome, Slot } from './scheduler-context.js';
 
 /**
@@ -57,10 +56,7 @@ class SlotLease implements Lease {
     const slot = this.slot;
     slot.leases.delete(this);
     // Only about the container this request used: after a crash the slot holds another one.
-    if (slot.containerId === this.containerId) {
-      if (outcome === 'served') slot.failures = recordServed(slot.failures);
-      else if (outcome === 'broken') slot.connectionLostOn = this.containerId;
-    }
+    slot.recordOutcome(this.containerId, outcome);
     slot.endRequest();
     this.afterRelease(slot);
   }

@@ -38,8 +38,7 @@ export class LoadStarter {
       return release ? this.lifecycle.sleeper.apply(victim, release, reason, 'swap') : this.lifecycle.stop(victim, reason, 'swap');
     });
     const waking = slot.status === 'sleeping';
-    slot.transition('starting', waking ? { reason: `waking '${slot.id}'` } : {});
-    if (!waking) slot.devices = decision.devices;
+    slot.beginLoad(waking ? undefined : decision.devices, waking ? { reason: `waking '${slot.id}'` } : {});
     const budget = ctx.budget();
     const needBytes = budget.vramOf(slot.model);
     const run = async () => {
@@ -52,12 +51,14 @@ export class LoadStarter {
     };
     if (slot.usesGpu) {
       this.gpuLoadPending = true;
-      slot.operation = this.gpuLoads.add(run).finally(() => {
-        this.gpuLoadPending = false;
-        ctx.schedule();
-      });
+      slot.track(
+        this.gpuLoads.add(run).finally(() => {
+          this.gpuLoadPending = false;
+          ctx.schedule();
+        }),
+      );
     } else {
-      slot.operation = run().finally(() => ctx.schedule());
+      slot.track(run().finally(() => ctx.schedule()));
     }
   }
 

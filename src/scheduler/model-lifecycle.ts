@@ -3,7 +3,6 @@
 import { ShuttingDownError, errorMessage } from '../errors.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
 import { short } from './container-lifecycle.js';
-import { recordFailure } from './crash-backoff.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { UnloadReason } from './scheduler-events.js';
 import { SleepLifecycle } from './sleep-lifecycle.js';
@@ -26,7 +25,7 @@ export class ModelLifecycle {
     const shown = budget.visibleDevices(slot.devices);
     log.info({ image: spec.image, devices: shown }, `Starting model '${slot.id}'${shown.length ? ` on GPU ${shown.join(', ')}` : ''}`);
     const startedAt = ctx.now();
-    slot.startAbort = new AbortController();
+    const abort = slot.beginStart();
     try {
       // After a crash: its handling reads the dead container's state and logs, then removes it;
       // a new container under the same name must not replace it before that.
@@ -37,26 +36,26 @@ export class ModelLifecycle {
         model: slot.model,
         spec,
         log,
-        signal: slot.startAbort.signal,
+        signal: abort.signal,
         onPull: (message) => ctx.observer.loadProgress(slot.id, 'pull', message),
         onStarted: (containerId) => ctx.observer.capture(slot.id, containerId, { status: () => slot.status }),
       });
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
-      if (slot.startAbort.signal.aborted) {
+      if (abort.signal.aborted) {
         // Cancelled on purpose (unload, shutdown): not a failure of the model.
-        slot.markStopped({ reason: `start cancelled: ${errorMessage(slot.startAbort.signal.reason)}` });
-        log.info(`Start of '${slot.id}' cancelled: ${errorMessage(slot.startAbort.signal.reason)}`);
-        slot.rejectWaiters(slot.startAbort.signal.reason as Error);
+        slot.markStopped({ reason: `start cancelled: ${errorMessage(abort.signal.reason)}` });
+        log.info(`Start of '${slot.id}' cancelled: ${errorMessage(abort.signal.reason)}`);
+        slot.rejectWaiters(abort.signal.reason as Error);
         return;
       }
       slot.markFailed(errorMessage(err));
       // An unreachable engine says nothing about the model: it does not count toward a crash loop.
-      if ((err as { code?: string }).code !== 'engine_unavailable') slot.failures = recordFailure(slot.failures, ctx.now());
+      if ((err as { code?: string }).code !== 'engine_unavailable') slot.recordFailure(ctx.now());
       log.error({ err: errorMessage(err) }, `Model '${slot.id}' failed to start`);
       slot.rejectWaiters(err as Error);
     } finally {
-      slot.startAbort = undefined;
+      slot.endStart();
     }
   }
 
@@ -81,7 +80,8 @@ export class ModelLifecycle {
     slot.transition('stopping', { reason, cause });
     slot.clearIdleTimer();
     const startedAt = ctx.now();
-    slot.operation = ctx.backend.stop(ctx.runtime, containerId, slot.model.stopTimeoutMs)
+    return slot.track(
+      ctx.backend.stop(ctx.runtime, containerId, slot.model.stopTimeoutMs)
       .then(
         () => {
           slot.markStopped();
@@ -92,8 +92,8 @@ export class ModelLifecycle {
           log.error({ err: errorMessage(err) }, `Could not stop model '${slot.id}'; check the engine`);
         },
       )
-      .finally(() => ctx.schedule());
-    return slot.operation;
+      .finally(() => ctx.schedule()),
+    );
   }
 
   /** Drains a ready model (new requests queue meanwhile) and stops it. */
@@ -101,8 +101,7 @@ export class ModelLifecycle {
     if (slot.status === 'starting' || slot.status === 'stopping') await slot.operation;
     if (slot.status === 'sleeping') return this.stop(slot, reason, cause);
     if (slot.status !== 'ready') return;
-    slot.drainingFor = drainingFor;
-    slot.clearIdleTimer();
+    slot.drain(drainingFor);
     await slot.drained();
     await this.stop(slot, reason, cause);
   }

@@ -3,7 +3,7 @@
 import type { ModelConfig } from '../config/schema.js';
 import type { Endpoint } from '../runtime/container-runtime.js';
 import type { RunningContainer } from './container-lifecycle.js';
-import type { FailureRecord } from './crash-backoff.js';
+import { recordFailure, recordServed, type FailureRecord } from './crash-backoff.js';
 import { canTransition, type ModelStatus } from './model-state.js';
 import type { LoadReason, UnloadReason } from './scheduler-events.js';
 import { whenCancelled, type Cancellation } from '../util/lazy-abort.js';
@@ -148,7 +148,8 @@ export class ModelSlot<Lease = unknown> {
     this.transition('sleeping', { reason: `adopted the sleeping container of '${this.id}'`, cause: 'adopted' });
   }
 
-  markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}): void {
+  markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}, devices?: string[]): void {
+    if (devices) this.devices = devices;
     this.waking = false;
     this.sleepingSince = undefined;
     this.containerId = container.id;
@@ -181,6 +182,76 @@ export class ModelSlot<Lease = unknown> {
     this.devices = [];
     this.drainingFor = undefined;
     this.loadedAt = undefined;
+  }
+
+  // Bookkeeping the scheduler's parts change only through these methods.
+
+  /** A load (cold, or a wake of the kept container) begins; a cold one on `devices`. */
+  beginLoad(devices: string[] | undefined, detail: TransitionDetail = {}): void {
+    this.transition('starting', detail);
+    if (devices) this.devices = devices;
+  }
+
+  /** The start, stop or wake under way, for shutdown and later steps to await; returns it. */
+  track(operation: Promise<void>): Promise<void> {
+    this.operation = operation;
+    return operation;
+  }
+
+  /** A cold start begins: what cancels it (unload, shutdown). */
+  beginStart(): AbortController {
+    this.startAbort = new AbortController();
+    return this.startAbort;
+  }
+
+  endStart(): void {
+    this.startAbort = undefined;
+  }
+
+  /** The sleep call under way (undefined when it is over). */
+  trackSleepCall(call: Promise<void> | undefined): void {
+    this.sleepCall = call;
+  }
+
+  /** Takes no new requests (they queue) until undrained or stopped. */
+  drain(reason: 'swap' | 'unload' | 'reload'): void {
+    this.drainingFor = reason;
+    this.clearIdleTimer();
+  }
+
+  undrain(): void {
+    this.drainingFor = undefined;
+  }
+
+  /** Why the next load happens when not for a request; `explicit` loads skip crash-loop backoff. */
+  setLoadCause(cause: LoadReason | undefined, explicit = false): void {
+    this.loadCause = cause;
+    if (explicit) this.failures = undefined;
+  }
+
+  /** A start failed or the container died, at `now` (after `uptimeMs` when known). */
+  recordFailure(now: number, uptimeMs?: number): void {
+    this.failures = recordFailure(this.failures, now, uptimeMs);
+  }
+
+  /** The crash of `containerId`, described once its cause and logs are read. */
+  noteCrash(containerId: string, error: Promise<Error>): void {
+    this.crash = { containerId, error };
+  }
+
+  /** The last error, once it is known in full (a crash's description). */
+  explainError(reason: string): void {
+    this.lastError = reason;
+  }
+
+  /**
+   * How a request on `containerId` ended: a complete answer resets the crash-loop count; a lost
+   * connection marks the container suspect. Only about the container the slot still holds.
+   */
+  recordOutcome(containerId: string, outcome: 'served' | 'broken' | undefined): void {
+    if (this.containerId !== containerId) return;
+    if (outcome === 'served') this.failures = recordServed(this.failures);
+    else if (outcome === 'broken') this.connectionLostOn = containerId;
   }
 
   /** Ready to take one more request right now, without queueing. */

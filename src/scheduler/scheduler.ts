@@ -294,13 +294,12 @@ export class Scheduler {
       case 'drain':
         for (const id of action.blockers) {
           const blocker = this.slots.get(id)!;
-          blocker.drainingFor = 'swap';
-          blocker.clearIdleTimer();
+          blocker.drain('swap');
           this.log.info({ model: id, for: slot.id, inFlight: blocker.inFlight }, `Draining '${id}' for '${slot.id}': ${action.reason}; it finishes ${blocker.inFlight} request(s) in flight first`);
         }
         return;
       case 'undrain':
-        slot.drainingFor = undefined;
+        slot.undrain();
         this.pump(slot);
         return;
     }
@@ -309,12 +308,12 @@ export class Scheduler {
   /** Loads a model without a request (admin API, preload); an explicit load skips crash-loop backoff. */
   async load(modelId: string, signal?: AbortSignal, cause: LoadReason = 'admin'): Promise<void> {
     const slot = this.slots.get(modelId);
-    if (slot) [slot.failures, slot.loadCause] = [undefined, cause];
+    slot?.setLoadCause(cause, true);
     try {
       await Promise.resolve(); // start on the next microtask, so the caller's event listeners see the whole load
       (await this.acquire(modelId, signal)).release();
     } finally {
-      if (slot) slot.loadCause = undefined;
+      slot?.setLoadCause(undefined);
     }
   }
 

@@ -56,15 +56,15 @@ export class SleepLifecycle {
         async (err) => {
           log.warn({ err: errorMessage(err) }, `Putting '${slot.id}' to sleep failed: ${errorMessage(err)}. Stopping its container instead`);
           ctx.observer.loadProgress(slot.id, 'sleep', `sleep failed: ${errorMessage(err)}; stopping the container`);
-          slot.sleepCall = undefined;
+          slot.trackSleepCall(undefined);
           if (slot.status === 'sleeping') await this.lifecycle.stop(slot, `sleep failed: ${errorMessage(err)}`, cause);
         },
       )
       .finally(() => {
-        if (slot.sleepCall === call) slot.sleepCall = undefined;
+        if (slot.sleepCall === call) slot.trackSleepCall(undefined);
         ctx.schedule();
       });
-    slot.sleepCall = call;
+    slot.trackSleepCall(call);
     return call;
   }
 
