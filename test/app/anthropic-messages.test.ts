@@ -4,13 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { createApp } from '../../src/api/create-app.js';
-import { InferenceProxy } from '../../src/proxy/inference-proxy.js';
-import { ModelResolver } from '../../src/proxy/model-resolver.js';
-import { UpstreamPools } from '../../src/proxy/upstream-pools.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
-import { buildServer, silentLog, testConfig, waitFor } from '../support/app-harness.js';
-import { FakeRuntime } from '../support/fake-runtime.js';
+import { buildServer, waitFor } from '../support/app-harness.js';
 
 let server: Awaited<ReturnType<typeof buildServer>>;
 let client: Anthropic;

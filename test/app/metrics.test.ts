@@ -2,7 +2,7 @@
 // a crash, then one scrape shows them with the documented names and labels.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startApp, buildServer, chat, waitFor } from '../support/app-harness.js';
+import { buildServer, chat, waitFor } from '../support/app-harness.js';
 import { parseExposition, sampleValue } from '../support/prometheus-text.js';
 
 const MODELS = `
