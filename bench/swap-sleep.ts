@@ -17,7 +17,8 @@
 //   backend share = the fake model's configured delays actually waited for (the evicted model's
 //     /sleep call, the target's wake/reload calls, or its cold load), engine share = FakeRuntime
 //     calls, swapdock share = swap - backend - engine, taken apart into segments (analyse.ts).
-// Check: level-1 swap p50 ≤ the measured wake + 50 ms.
+// Check: level-1 swap p50 ≤ the measured wake + the evicted model's measured sleep + 50 ms (the sleep
+// must end before the wake may take its GPU memory); with --sleep-ms 0 that is wake + 50 ms.
 // Results: a table on stdout and .bench/swap-sleep.json (every switch with its segments).
 //
 // Options: --quick (5 switches), --switches N (default 20), --warm N (default 5), --modes
