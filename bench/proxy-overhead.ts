@@ -15,7 +15,8 @@
 // Everything production has is on: every request sends the admin API key (Authorization: Bearer),
 // an /api/events subscriber stays connected (as with the web UI open), metrics are built, and
 // swapdock logs a JSON line per request.
-// Processes: swapdock runs in its own process (bench/serve-fake.ts, production logging), its
+// Processes: swapdock runs in its own process (bench/serve-fake.ts compiled to JavaScript as
+// dist/ is, not through tsx: overhead/compiled-driver.ts; production logging), its
 // model is the tests' fake-model server (bench/fake-backend.mjs), started by a FakeRuntime. On 2+
 // cores, wrk, this process and the backend share core 0 and swapdock gets core 1 (taskset).
 // Results: a table on stdout and .bench/proxy-overhead.json.
@@ -36,13 +37,14 @@
 //   --no-awake     skip the cores-kept-awake section;  --no-models  skip GET /v1/models;
 //   --no-rss       skip idle RSS (and the dist/ builds it needs).
 //
-// Modules: bench/overhead/plan.ts (rounds, paths, modes, targets), cores.ts (pinning, CPU time,
+// Modules: bench/overhead/plan.ts (rounds, paths, modes, targets), compiled-driver.ts, cores.ts (pinning, CPU time,
 // cores kept awake), before-tree.ts (the --before worktree, dist builds), swapdock-process.ts
 // (start/stop, /api/events), wrk.ts, stream.ts, model-list.ts, idle-rss.ts, report.ts.
 import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { compileDriver } from './overhead/compiled-driver.js';
 import { buildDist, prepareBeforeTree, resolveCommit, type SourceTree } from './overhead/before-tree.js';
 import { CLIENT_CPU, cpuTimeMs, hasCommand, keepCoresAwake, PIN, pinPid, PROXY_CPU } from './overhead/cores.js';
 import { measureIdleRss } from './overhead/idle-rss.js';
@@ -53,12 +55,13 @@ import { streamOnce, type StreamSample } from './overhead/stream.js';
 import { authHeaders, startSwapdock, stopSwapdock, subscribeEvents } from './overhead/swapdock-process.js';
 import { chatTarget, runWrk, writeLuaScript, type WrkResult } from './overhead/wrk.js';
 
+const DEFAULT_SERVE = 'bench/serve-fake.ts';
 const { values: args } = parseArgs({
   options: {
     before: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
-    serve: { type: 'string', default: 'bench/serve-fake.ts' },
+    serve: { type: 'string', default: DEFAULT_SERVE },
     'serve-args': { type: 'string', default: '' },
     'no-awake': { type: 'boolean', default: false },
     'no-models': { type: 'boolean', default: false },
@@ -81,8 +84,9 @@ const perMode = <T>(f: () => T): Record<Mode, T> => ({ direct: f(), before: f(),
 async function main(): Promise<void> {
   if (!hasCommand('wrk')) throw new Error('wrk is not installed (Debian/Ubuntu: apt-get install wrk)');
   mkdirSync(OUT_DIR, { recursive: true });
-  const trees: Partial<Record<ProxyMode, SourceTree>> = { proxied: { dir: ROOT, serve: 'bench/serve-fake.ts' } };
-  if (BEFORE) trees.before = prepareBeforeTree(BEFORE.commit, log);
+  // Both versions run compiled, as `node bin/swapdock.js` runs them (compiled-driver.ts).
+  const trees: Partial<Record<ProxyMode, SourceTree>> = { proxied: compileDriver({ dir: ROOT, serve: 'bench/serve-fake.ts' }, log) };
+  if (BEFORE) trees.before = compileDriver(prepareBeforeTree(BEFORE.commit, log), log);
   // Builds first, on both cores, before anything is measured.
   if (!args['no-rss']) for (const mode of PROXY_MODES) buildDist(trees[mode]!, log);
   if (PIN) pinPid(process.pid, CLIENT_CPU);
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
   try {
     for (const mode of PROXY_MODES) {
       log(`starting swapdock (${label(mode)}) with a fake model…`);
-      const tree = mode === 'proxied' ? { dir: ROOT, serve: OPTIONS.serve } : trees.before!;
+      const tree = mode === 'before' ? trees.before! : OPTIONS.serve === DEFAULT_SERVE ? trees.proxied! : { dir: ROOT, serve: OPTIONS.serve };
       const serveArgs = mode === 'proxied' ? OPTIONS.serveArgs : '';
       const s = await startSwapdock({ tree, args: `--backend ${BACKEND} ${serveArgs}`, cpuProf: mode === 'proxied' && OPTIONS.cpuProf, label: label(mode) });
       started[mode] = s;

@@ -22,7 +22,8 @@ export interface SwapdockStart {
 }
 
 export async function startSwapdock(options: SwapdockStart): Promise<{ child: ChildProcess; ready: ServeFakeReady }> {
-  const nodeArgs = ['--import', 'tsx'];
+  // TypeScript (a --serve script given as .ts) runs through tsx; the compiled driver runs plain.
+  const nodeArgs = options.tree.serve.endsWith('.ts') ? ['--import', 'tsx'] : [];
   if (options.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${OUT_DIR}`);
   const script = path.resolve(options.tree.dir, options.tree.serve);
   const [cmd, argv] = pinned(process.execPath, [...nodeArgs, script, ...options.args.split(' ').filter(Boolean)], PROXY_CPU);
