@@ -1,5 +1,5 @@
 // The admin API (JSON): model states, load and unload, config reload.
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
 import type { ReloadSummary } from '../scheduler/config-changes.js';
 import { RouteNotFoundError } from '../errors.js';
@@ -41,28 +41,25 @@ export function adminHandlers(deps: AdminDeps) {
     } as Handler<AppEnv>,
 
     /** POST /api/models/{id}/load; ids may contain '/'. */
-    loadModel: async function loadModel(c) {
-      const id = c.req.param('id')!;
+    loadModel: async function loadModel(c: Context<AppEnv>, id: string) {
       const started = Date.now();
       await deps.scheduler.load(id, c.var.tracked.abort.signal);
       return c.json({ model: id, action: 'load', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
-    } as Handler<AppEnv>,
+    },
 
     /** POST /api/models/{id}/sleep */
-    sleepModel: async function sleepModel(c) {
-      const id = c.req.param('id')!;
+    sleepModel: async function sleepModel(c: Context<AppEnv>, id: string) {
       const started = Date.now();
       await deps.scheduler.sleep(id);
       return c.json({ model: id, action: 'sleep', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
-    } as Handler<AppEnv>,
+    },
 
     /** POST /api/models/{id}/unload[?force=true] */
-    unloadModel: async function unloadModel(c) {
-      const id = c.req.param('id')!;
+    unloadModel: async function unloadModel(c: Context<AppEnv>, id: string) {
       const started = Date.now();
       await deps.scheduler.unload(id, { force: c.req.query('force') === 'true' });
       return c.json({ model: id, action: 'unload', status: deps.scheduler.snapshotOf(id)!.status, durationMs: Date.now() - started });
-    } as Handler<AppEnv>,
+    },
   };
 }
 

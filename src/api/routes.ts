@@ -1,7 +1,7 @@
 // THE routing table: every route swapdock answers, with its method, path, who may call it
 // (public, key, admin) and the dialect of its errors. create-app.ts puts the same middleware chain
 // (request tracking, CORS, key gate) in front of each. No other file matches paths.
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
 import type { SwapdockConfig } from '../config/schema.js';
 import { ModelNotFoundError, RouteNotFoundError } from '../errors.js';
 import type { AppDeps } from './create-app.js';
@@ -84,9 +84,8 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     // Admin API
     { method: 'GET', path: '/api/models', access: 'admin', dialect: 'openai', handler: admin.listModels },
     { method: 'POST', path: '/api/models/unload', access: 'admin', dialect: 'openai', handler: admin.unloadAll },
-    { method: 'POST', path: '/api/models/:id{.+}/load', access: 'admin', dialect: 'openai', handler: admin.loadModel },
-    { method: 'POST', path: '/api/models/:id{.+}/unload', access: 'admin', dialect: 'openai', handler: admin.unloadModel },
-    { method: 'POST', path: '/api/models/:id{.+}/sleep', access: 'admin', dialect: 'openai', handler: admin.sleepModel },
+    // POST /api/models/{id}/load, …/unload, …/sleep (see modelActionHandler)
+    { method: 'POST', path: '/api/models/*', access: 'admin', dialect: 'openai', handler: modelActionHandler({ load: admin.loadModel, unload: admin.unloadModel, sleep: admin.sleepModel }) },
     { method: 'POST', path: '/api/reload', access: 'admin', dialect: 'openai', handler: admin.reloadConfig },
     { method: 'GET', path: '/api/events', access: 'admin', dialect: 'openai', handler: observe.events },
     { method: 'GET', path: '/api/requests', access: 'admin', dialect: 'openai', handler: observe.requests },
@@ -108,6 +107,34 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     { method: 'ALL', path: '/ui/*', access: 'admin', dialect: 'openai', handler: notFound },
     { method: 'ALL', path: '*', access: 'key', dialect: 'openai', handler: notFound },
   ];
+}
+
+type ModelAction = (c: Context<AppEnv>, id: string) => Promise<Response>;
+
+/**
+ * POST /api/models/{id}/{action}. Model ids may contain '/', so the action is the last segment
+ * and the id all before it. One wildcard route instead of a `:id{.+}/load` route per action:
+ * with a `{.+}` parameter beside the static /api/models/unload, Hono's RegExpRouter (the table
+ * compiled to one regular expression) refuses the table and every request — inference included —
+ * is matched by the slower trie router.
+ */
+function modelActionHandler(actions: Record<'load' | 'unload' | 'sleep', ModelAction>): Handler<AppEnv> {
+  return (c) => {
+    const rest = c.req.path.slice('/api/models/'.length);
+    const slash = rest.lastIndexOf('/');
+    const action = slash > 0 ? actions[rest.slice(slash + 1) as keyof typeof actions] : undefined;
+    if (!action || !Object.hasOwn(actions, rest.slice(slash + 1))) throw new RouteNotFoundError(c.req.method, c.req.path);
+    return action(c, decodePathPart(rest.slice(0, slash)));
+  };
+}
+
+/** A model id as written in the path: percent-escapes decoded (as Hono decodes a `:param`). */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function keyOf(deps: AppDeps, headers: AppEnv['Bindings']['incoming']['headers']) {
