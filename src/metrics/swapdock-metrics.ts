@@ -81,7 +81,10 @@ export class SwapdockMetrics {
       // Event loop lag sampled every 100 ms (prom-client's default 10 ms wakes an idle server 100×/s).
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     }
-    this.syncModels(source.snapshot());
+    // The per-model series at 0 are made at the first scrape (render), not here: Prometheus sees
+    // the same either way (every configured model's series exists at 0 from its first scrape on),
+    // and a swapdock nobody scrapes never builds them (for 500 models about 13 MB of heap, and
+    // 28 MB of garbage at start-up that made V8 grow its young generation to the maximum).
 
     const onRequest = (event: RequestEvent) => this.onRequest(event);
     const onModel = (event: ModelStateEvent) => this.onModel(event);
@@ -131,6 +134,8 @@ export class SwapdockMetrics {
   private seriesOf(model: string): RequestSeries {
     let series = this.requestSeries.get(model);
     if (!series) {
+      // Its zeroed series first: zeroing later (at a scrape) would wipe what is observed now.
+      if (model) this.ensureModel(model);
       series = {
         model,
         requests: new Map(),
@@ -163,7 +168,7 @@ export class SwapdockMetrics {
     if (to === 'failed') this.failures.inc({ model });
   }
 
-  /** Series at 0 for every configured model, so `rate()` and `increase()` see the first event. */
+  /** Series at 0 for every configured model, so `rate()` and `increase()` see the first event (called at each scrape). */
   private syncModels(snapshot: ModelSnapshot[]): void {
     for (const { id } of snapshot) this.ensureModel(id);
   }
