@@ -1,6 +1,7 @@
-// Observation endpoints under /api: the live event stream (GET /api/events), each model's
-// container output (GET /api/logs/{model}), swapdock's own log (GET /api/logs), and the recent
-// proxied requests (GET /api/requests). Streams are SSE: history first, then live; listeners
+// Observation endpoints under /api: the live event stream (GET /api/events; with ?history=true
+// the recent activity first), each model's container output (GET /api/logs/{model}), swapdock's
+// own log (GET /api/logs), the recent proxied requests (GET /api/requests) and what each GPU did
+// over the last hour (GET /api/timeline). Streams are SSE: history first, then live; listeners
 // are removed when the client goes away.
 import type { Context, Handler } from 'hono';
 import { ModelNotFoundError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { RequestEvent, SchedulerEventMap } from '../scheduler/scheduler-events.js';
 import type { LogTail } from '../util/log-tail.js';
 import { RingBuffer } from '../util/ring-buffer.js';
+import { ActivityHistory } from './activity-history.js';
 import { describeModels } from './admin-routes.js';
 import type { AppEnv } from './app-env.js';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -31,6 +33,7 @@ export function observeHandlers(deps: ObserveDeps) {
   const { scheduler } = deps;
   const recentRequests = new RingBuffer<RequestEvent>(RECENT_REQUESTS);
   scheduler.events.on('request', (event) => recentRequests.push(event));
+  const activity = new ActivityHistory(scheduler.events);
   /** Streams SSE into the Node response; the request's abort (client gone) ends it. */
   const sse = (c: Context<AppEnv>, subscribe: (send: SseSend) => () => void, coalesceKey?: CoalesceKey) => {
     writeSse(c.env.outgoing!, c.var.tracked.abort.signal, subscribe, { heartbeatMs: deps.heartbeatMs, coalesceKey });
@@ -39,12 +42,15 @@ export function observeHandlers(deps: ObserveDeps) {
   // `queue` events carry counts: of several for one model in a batch, the newest says it all.
   const queueOfModel: CoalesceKey = (event, data) => (event === 'queue' ? `queue:${(data as { model: string }).model}` : undefined);
 
-  /** GET /api/events */
-  const events: Handler<AppEnv> = (c) =>
-    sse(
+  /** GET /api/events[?history=true] */
+  const events: Handler<AppEnv> = (c) => {
+    const withHistory = c.req.query('history') === 'true';
+    return sse(
       c,
       (send) => {
         send('snapshot', describeModels(scheduler.currentConfig, scheduler));
+        // In the same turn as subscribing below: nothing falls between the history and the live events.
+        if (withHistory) send('history', { events: activity.entries() });
         const listeners = STREAMED_EVENTS.map((name) => {
           const listener = (event: unknown) => send(name, event);
           scheduler.events.on(name, listener);
@@ -54,6 +60,7 @@ export function observeHandlers(deps: ObserveDeps) {
       },
       queueOfModel,
     );
+  };
 
   /** GET /api/requests */
   const requests: Handler<AppEnv> = (c) => c.json({ requests: recentRequests.toArray() });
@@ -93,5 +100,8 @@ export function observeHandlers(deps: ObserveDeps) {
     );
   };
 
-  return { events, requests, ownLog, modelLog };
+  /** GET /api/timeline */
+  const timeline: Handler<AppEnv> = (c) => c.json(scheduler.timeline.view());
+
+  return { events, requests, ownLog, modelLog, timeline };
 }

@@ -89,6 +89,7 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     { method: 'POST', path: '/api/reload', access: 'admin', dialect: 'openai', handler: admin.reloadConfig },
     { method: 'GET', path: '/api/events', access: 'admin', dialect: 'openai', handler: observe.events },
     { method: 'GET', path: '/api/requests', access: 'admin', dialect: 'openai', handler: observe.requests },
+    { method: 'GET', path: '/api/timeline', access: 'admin', dialect: 'openai', handler: observe.timeline },
     { method: 'GET', path: '/api/logs', access: 'admin', dialect: 'openai', handler: observe.ownLog },
     { method: 'GET', path: '/api/logs/:model{.+}', access: 'admin', dialect: 'openai', handler: observe.modelLog },
     ...(deps.metrics ? [{ method: 'GET', path: '/metrics', access: metricsAccess, dialect: 'openai', handler: metricsHandler(deps.metrics) } satisfies RouteSpec] : []),

@@ -1,12 +1,13 @@
-// Serves the web UI (/ui): one HTML page, one script, one stylesheet, all held in memory as
-// strings (src/ui/), so there is no build step and nothing to find on disk. The page is locked
-// down by a strict Content-Security-Policy (same origin only, no inline script or style); the
-// script and stylesheet URLs carry a content hash, so browsers may cache them for good while the
-// page itself is revalidated on every visit.
+// Serves the web UI (/ui): one HTML page, one script (the page's, then the timeline's), one
+// stylesheet, all held in memory as strings (src/ui/), so there is no build step and nothing to
+// find on disk. The page is locked down by a strict Content-Security-Policy (same origin only, no
+// inline script or style); the script and stylesheet URLs carry a content hash, so browsers may
+// cache them for good while the page itself is revalidated on every visit.
 import { createHash } from 'node:crypto';
 import type { Handler } from 'hono';
 import { renderPage } from '../ui/page.js';
 import { UI_SCRIPT } from '../ui/script.js';
+import { TIMELINE_SCRIPT } from '../ui/timeline-script.js';
 import { UI_STYLE } from '../ui/style.js';
 import type { AppEnv } from './app-env.js';
 
@@ -37,7 +38,7 @@ function asset(body: string, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
 }
 
-const script = asset(UI_SCRIPT, 'text/javascript; charset=utf-8');
+const script = asset(`${UI_SCRIPT}\n${TIMELINE_SCRIPT}`, 'text/javascript; charset=utf-8');
 const style = asset(UI_STYLE, 'text/css; charset=utf-8');
 const page = asset(renderPage({ script: `/ui/app.js?v=${script.etag.slice(1, -1)}`, style: `/ui/app.css?v=${style.etag.slice(1, -1)}` }), 'text/html; charset=utf-8');
 

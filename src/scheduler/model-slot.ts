@@ -188,8 +188,8 @@ export class ModelSlot<Lease = unknown> {
 
   /** A load (cold, or a wake of the kept container) begins; a cold one on `devices`. */
   beginLoad(devices: string[] | undefined, detail: TransitionDetail = {}): void {
+    if (devices) this.devices = devices; // before the event, so observers see where it loads
     this.transition('starting', detail);
-    if (devices) this.devices = devices;
   }
 
   /** The start, stop or wake under way, for shutdown and later steps to await; returns it. */

@@ -22,6 +22,7 @@ import { planSchedule, type ModelView, type PlanAction } from './schedule-plan.j
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
+import { TimelineRecorder } from './timeline-recorder.js';
 import { defaultSleepMemory } from './sleep-policy.js';
 import { LoadStarter } from './load-starter.js';
 import { containerBackend, type ModelBackend } from './model-backend.js';
@@ -66,6 +67,8 @@ export class Scheduler {
   /** Model, queue, load, log, request and swap events; `observer` emits them and keeps each model's output (`observer.logs`). */
   readonly events: SchedulerEvents;
   readonly observer: StateObserver;
+  /** What each GPU did over the last hour, and the request rate (GET /api/timeline). */
+  readonly timeline: TimelineRecorder;
 
   constructor(options: SchedulerOptions) {
     this.runtime = options.runtime;
@@ -77,6 +80,13 @@ export class Scheduler {
     this.budget = new GpuBudget(options.config, options.devices, this.inventory);
     this.events = options.events ?? new SchedulerEvents();
     this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines, now: this.now });
+    this.timeline = new TimelineRecorder({
+      events: this.events,
+      now: this.now,
+      placementOf: (id) => this.snapshotOf(id),
+      gpuIds: () => this.gpuDevices?.map((d) => d.id),
+      models: () => this.slots.values(),
+    });
     for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model, this.observer, this.now));
     this.ctx = {
       runtime: this.runtime,

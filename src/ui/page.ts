@@ -1,5 +1,5 @@
-// The web UI's HTML page: a static skeleton that the script (script.ts) fills from /api/models,
-// /api/events, /api/requests and /api/logs. No data is ever written into this HTML.
+// The web UI's HTML page: a static skeleton that the scripts (script.ts, timeline-script.ts) fill
+// from /api/models, /api/events, /api/requests, /api/logs and /api/timeline. No data is ever written into this HTML.
 
 export function renderPage(assets: { script: string; style: string }): string {
   return `<!doctype html>
@@ -33,6 +33,22 @@ export function renderPage(assets: { script: string; style: string }): string {
       </table>
     </div>
     <p id="models-empty" class="muted" hidden>No models.</p>
+  </section>
+  <section aria-labelledby="timeline-title">
+    <h2 id="timeline-title">GPU timeline</h2>
+    <div class="toolbar">
+      <span id="timeline-range" class="range" role="group" aria-label="Time range">
+        <button type="button" data-range="5m" aria-pressed="false">5 min</button>
+        <button type="button" data-range="15m" aria-pressed="false">15 min</button>
+        <button type="button" data-range="1h" aria-pressed="true">1 hour</button>
+      </span>
+      <span class="legend">
+        <span class="key key-loading">loading</span><span class="key key-ready">ready</span>
+        <span class="key key-sleeping">sleeping</span><span class="key key-stopping">stopping</span><span class="key key-swap">swap</span>
+      </span>
+      <span id="timeline-summary" class="muted"></span>
+    </div>
+    <div id="timeline" class="timeline"></div>
   </section>
   <section aria-labelledby="requests-title">
     <h2 id="requests-title">Recent requests</h2>

@@ -1,6 +1,8 @@
 // The web UI's script (served as /ui/app.js): plain browser JavaScript, no framework. It reads
-// /api/models once, then follows /api/events (Server-Sent Events) for live changes, lists recent
-// requests (/api/requests, then request events) and streams one log source (/api/logs[/model]).
+// /api/models once, then follows /api/events?history=true (Server-Sent Events: the recent activity,
+// then live changes), lists recent requests (/api/requests, then request events) and streams one
+// log source (/api/logs[/model]). It tells the timeline (timeline-script.ts) of changes with a
+// `swapdock:change` event on document.
 // Every value from the server reaches the page through textContent or setAttribute only.
 // Kept as a string (no backticks or dollar-brace inside) so tsc ships it without a bundler.
 
@@ -187,9 +189,9 @@ export const UI_SCRIPT = String.raw`'use strict';
     c.textContent = text || state;
   }
   function connect() {
-    events = new EventSource('/api/events', { withCredentials: true });
+    events = new EventSource('/api/events?history=true', { withCredentials: true });
     setConn('connecting');
-    events.onopen = () => { backoff = 1000; setConn('live'); loadRequests(); };
+    events.onopen = () => { backoff = 1000; setConn('live'); loadRequests(); changed(); };
     events.onerror = () => {
       if (events.readyState !== EventSource.CLOSED) return setConn('connecting', 'reconnecting');
       events.close();
@@ -199,6 +201,13 @@ export const UI_SCRIPT = String.raw`'use strict';
       backoff = Math.min(backoff * 2, 30000);
     };
     events.addEventListener('snapshot', (e) => applySnapshot(parse(e)));
+    // Sent once after the snapshot: what happened before this page (or this reconnect) opened.
+    events.addEventListener('history', (e) => {
+      const h = parse(e);
+      if (!h || !Array.isArray(h.events)) return;
+      $('activity').replaceChildren();
+      for (const entry of h.events) if (entry && entry.data) describe(entry.event, entry.data);
+    });
     events.addEventListener('model', (e) => {
       const ev = parse(e);
       if (!ev) return;
@@ -210,8 +219,8 @@ export const UI_SCRIPT = String.raw`'use strict';
         renderModel(m);
         renderGpus();
       }
-      activity(ev.at, ev.model + ': ' + ev.from + ' → ' + ev.to + (ev.reason ? ' — ' + ev.reason : '') +
-        (typeof ev.durationMs === 'number' ? ' (' + fmtMs(ev.durationMs) + ')' : ''));
+      describe('model', ev);
+      changed();
       if (ev.to !== 'starting' && ev.to !== 'stopping') refreshSoon(); // devices, load time, error
     });
     events.addEventListener('queue', (e) => {
@@ -224,19 +233,33 @@ export const UI_SCRIPT = String.raw`'use strict';
     });
     events.addEventListener('load', (e) => {
       const ev = parse(e);
-      if (ev) activity(ev.at, ev.model + ' ' + (ev.phase === 'pull' ? 'pull' : 'log') + ': ' + ev.message, ev.model + ':' + ev.phase);
+      if (ev) describe('load', ev);
     });
     events.addEventListener('swap', (e) => {
       const ev = parse(e);
-      if (ev) activity(ev.at, 'swap: ' + ((ev.from || []).join(', ') || 'nothing') + ' → ' + ev.to);
+      if (ev) { describe('swap', ev); changed(); }
     });
     events.addEventListener('request', (e) => {
       const ev = parse(e);
       if (!ev) return;
       addRequest(ev);
+      changed();
       const m = ev.model && models.get(ev.model);
       if (m) { m.lastUsedAt = new Date(ev.at).toISOString(); renderModel(m); }
     });
+  }
+  const changed = () => document.dispatchEvent(new CustomEvent('swapdock:change'));
+
+  /** A model, load or swap event as a line of the activity feed (live, or from the history). */
+  function describe(kind, ev) {
+    if (kind === 'model') {
+      activity(ev.at, ev.model + ': ' + ev.from + ' → ' + ev.to + (ev.reason ? ' — ' + ev.reason : '') +
+        (typeof ev.durationMs === 'number' ? ' (' + fmtMs(ev.durationMs) + ')' : ''));
+    } else if (kind === 'load') {
+      activity(ev.at, ev.model + ' ' + ev.phase + ': ' + ev.message, ev.model + ':' + ev.phase);
+    } else if (kind === 'swap') {
+      activity(ev.at, 'swap: ' + ((ev.from || []).join(', ') || 'nothing') + ' → ' + ev.to);
+    }
   }
 
   function activity(at, text, coalesceKey) {

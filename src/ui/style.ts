@@ -1,5 +1,5 @@
 // The web UI's stylesheet (served as /ui/app.css). System fonts, light and dark themes, one
-// colour per model state.
+// colour per model state (the timeline's segments use the same ones).
 
 export const UI_STYLE = `
 :root {
@@ -65,6 +65,36 @@ select { font: inherit; padding: 2px 6px; border-radius: 5px; border: 1px solid 
 .activity { list-style: none; margin: 0; padding: 0; max-height: 360px; overflow: auto; font-size: 12px; }
 .activity li { padding: 4px 0; border-bottom: 1px solid var(--line); }
 .activity time { color: var(--muted); margin-right: 6px; font-variant-numeric: tabular-nums; }
+.timeline { overflow-x: auto; min-height: 60px; }
+.timeline-svg { display: block; font-size: 12px; }
+.timeline-svg text { fill: var(--text); }
+.timeline-svg .lane-label, .timeline-svg .chart-label { font-weight: 600; }
+.timeline-svg .idle, .timeline-svg .chart-sub, .timeline-svg .tick-label { fill: var(--muted); }
+.timeline-svg .tick-label { text-anchor: middle; font-size: 11px; font-variant-numeric: tabular-nums; }
+.timeline-svg .row-line, .timeline-svg .tick { stroke: var(--line); stroke-width: 1; }
+.timeline-svg .before-start { fill: var(--hover); }
+.timeline-svg .baseline { stroke: var(--muted); stroke-width: 1; }
+.seg-loading { fill: var(--starting); }
+.seg-ready { fill: var(--ready); }
+.seg-sleeping { fill: var(--sleeping); }
+.seg-stopping { fill: var(--stopping); }
+.seg.failed { stroke: var(--failed); stroke-width: 2; }
+.seg.wake { fill-opacity: .7; }
+.swap line { stroke: var(--failed); stroke-width: 1.5; stroke-dasharray: 4 3; }
+.swap path { fill: var(--failed); }
+.req-bar { fill: var(--muted); }
+.err-bar { fill: var(--failed); }
+.ttft-bar { fill: var(--stopping); }
+.ttft-max { stroke: var(--starting); stroke-width: 2; }
+.range { display: inline-flex; gap: 4px; }
+.range button[aria-pressed="true"] { border-color: var(--text); font-weight: 600; }
+.legend { display: inline-flex; gap: 10px; font-size: 12px; color: var(--muted); }
+.key::before { content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; background: currentColor; }
+.key-loading::before { background: var(--starting); }
+.key-ready::before { background: var(--ready); }
+.key-sleeping::before { background: var(--sleeping); }
+.key-stopping::before { background: var(--stopping); }
+.key-swap::before { width: 2px; background: var(--failed); }
 .status-ok { color: var(--ready); }
 .status-client { color: var(--starting); }
 .status-server { color: var(--failed); }

@@ -22,6 +22,17 @@ export class RingBuffer<T> {
     else this.start = (this.start + 1) % this.capacity;
   }
 
+  /** Replaces the newest item (pushes when empty): for an entry that supersedes the one before it. */
+  replaceNewest(item: T): void {
+    if (this.count === 0) return this.push(item);
+    this.items[(this.start + this.count - 1) % this.capacity] = item;
+  }
+
+  /** The newest item, if any. */
+  newest(): T | undefined {
+    return this.count === 0 ? undefined : this.items[(this.start + this.count - 1) % this.capacity];
+  }
+
   /** Oldest first; `last` limits it to the newest that many. */
   toArray(last = this.count): T[] {
     const n = Math.max(0, Math.min(last, this.count));
