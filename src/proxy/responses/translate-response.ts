@@ -86,12 +86,12 @@ export function outputText(text: string): Json {
 
 /** A message item; in progress (as output_item.added announces it) it has no content yet. */
 export function messageItem(id: string, text: string, status = 'completed'): OutputItem {
-  return { id, type: 'message', status, role: 'assistant', content: status === 'completed' ? [outputText(text)] : [] };
+  return { id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [outputText(text)] };
 }
 
 /** A reasoning item (the backend's reasoning_content); in progress it has no content yet. */
 export function reasoningItem(id: string, text: string, status = 'completed'): OutputItem {
-  return { id, type: 'reasoning', summary: [], content: status === 'completed' ? [reasoningText(text)] : [] };
+  return { id, type: 'reasoning', summary: [], content: status === 'in_progress' ? [] : [reasoningText(text)] };
 }
 
 export function reasoningText(text: string): Json {
@@ -101,7 +101,7 @@ export function reasoningText(text: string): Json {
 /** A backend's tool call as the client's item: a function_call (namespace apart again) or a custom_tool_call. */
 export function callItem(tools: ToolNames, id: string, callId: string, chatFunctionName: string, args: string, status = 'completed'): OutputItem {
   const tool = clientTool(tools, chatFunctionName);
-  if (tool.custom) return { id, type: 'custom_tool_call', status, call_id: callId, name: tool.name, input: status === 'completed' ? customInput(args) : '' };
+  if (tool.custom) return { id, type: 'custom_tool_call', status, call_id: callId, name: tool.name, input: status === 'in_progress' ? '' : customInput(args) };
   // A call without arguments (a tool without parameters, from some servers) has the empty object.
   const argumentsText = status === 'completed' && args === '' ? '{}' : args;
   return { id, type: 'function_call', status, arguments: argumentsText, call_id: callId, name: tool.name, ...(tool.namespace && { namespace: tool.namespace }) };

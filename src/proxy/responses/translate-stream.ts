@@ -251,6 +251,10 @@ export class ResponsesStreamTranslator {
     if (this.finished) return;
     this.begin();
     this.finished = true;
+    // What the open items hold so far, marked incomplete.
+    const part = this.part;
+    if (part) this.items[part.index] = part.kind === 'text' ? messageItem(part.id, part.text, 'incomplete') : reasoningItem(part.id, part.text, 'incomplete');
+    for (const open of this.calls.values()) this.items[open.index] = callItem(this.ctx.tools, open.id, open.callId, open.name, open.args, 'incomplete');
     this.emit('response.failed', { response: { ...this.snapshot('failed'), error: responseError(err) } });
   }
 }
