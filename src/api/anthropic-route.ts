@@ -9,7 +9,6 @@ import type { Context, Handler } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../config/schema.js';
-import { BadRequestError, errorMessage } from '../errors.js';
 import type { AppEnv } from './app-env.js';
 import { attachSink } from './proxied.js';
 import { parseJsonBody, type InferenceProxy, type JsonBody, type UpstreamControl, type UpstreamSink } from '../proxy/inference-proxy.js';
@@ -19,6 +18,7 @@ import { logDroppedOnce } from '../proxy/anthropic/dropped-log.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { AnthropicSink } from './anthropic-sink.js';
 import { readNodeBody } from './read-body.js';
+import { stringifyTranslated, translationHeaders } from './translated-request.js';
 
 export interface AnthropicRouteDeps {
   proxy: InferenceProxy;
@@ -72,25 +72,6 @@ export function countTokensHandler(deps: AnthropicRouteDeps): Handler<AppEnv> {
     c.header('x-request-id', tracked.requestId);
     return 'raw' in count ? c.body(count.raw, count.status, { 'content-type': 'application/json' }) : c.json({ input_tokens: count.tokens });
   };
-}
-
-/** JSON.stringify recurses: a body nested thousands of levels deep is the client's error, not ours. */
-function stringifyTranslated(body: unknown): string {
-  try {
-    return JSON.stringify(body);
-  } catch (err) {
-    throw new BadRequestError(`The request could not be translated for the backend (${errorMessage(err)}): it is nested too deeply. Send a flatter JSON object.`, 'invalid_body');
-  }
-}
-
-/**
- * Headers for a translated request: as the client sent them (an auth check reads them), except
- * that the answer must come back uncompressed for swapdock to translate it.
- */
-function translationHeaders(req: IncomingMessage): IncomingMessage['headers'] {
-  const headers = { ...req.headers, 'content-type': 'application/json' };
-  delete headers['accept-encoding'];
-  return headers;
 }
 
 /**

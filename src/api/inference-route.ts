@@ -1,5 +1,6 @@
-// The model-routed JSON routes (chat completions, completions, embeddings, responses, rerank,
-// speech, image generation, llama.cpp's native ones): the body names the model; the answer is
+// The model-routed JSON routes (chat completions, completions, embeddings, rerank, speech, image
+// generation, llama.cpp's native ones; responses-route.ts forwards /v1/responses the same way
+// unless its model translates it): the body names the model; the answer is
 // written into the Node response chunk by chunk as undici parses it (NodeResponseSink), no
 // stream in between — the forwarding hot path.
 import type { Handler } from 'hono';

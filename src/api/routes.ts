@@ -16,6 +16,7 @@ import { ModelListCache } from './model-list.js';
 import { multipartHandler } from './multipart-route.js';
 import { observeHandlers } from './observe-routes.js';
 import { propsHandler } from './props-route.js';
+import { responsesHandler } from './responses-route.js';
 import { uiLoginHandlers } from './ui-login.js';
 import { uiHandlers } from './ui-route.js';
 import { upstreamHandler } from './upstream-route.js';
@@ -55,6 +56,7 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
   const ui = uiHandlers();
   const login = uiLoginHandlers(deps);
   const inference = inferenceHandler({ proxy, log, heartbeatMs, maxBodyBytes });
+  const responses = responsesHandler({ proxy, resolver, log, heartbeatMs, maxBodyBytes }); // by the model's `responses`: passed through or translated
   const multipart = multipartHandler({ proxy, resolver, log, maxBodyBytes });
   const upstream = { proxy, resolver, scheduler, log, access: deps.access };
   const anthropic = { proxy, resolver, scheduler, log, heartbeatMs, maxBodyBytes };
@@ -70,7 +72,7 @@ export function routeTable(deps: AppDeps): RouteSpec[] {
     // The models the request's API key may use (all of them without keys).
     { method: 'GET', path: '/v1/models', access: 'key', dialect: 'openai', handler: (c) => c.body(models.json(scheduler.currentConfig, keyOf(deps, c.env.incoming.headers)), 200, JSON_TYPE) },
     { method: 'GET', path: '/v1/models/:id{.+}', access: 'key', dialect: 'openai', handler: (c) => c.json(describeModel(models, deps, c.env.incoming.headers, c.req.param('id')!)) },
-    ...INFERENCE_PATHS.map((path): RouteSpec => ({ method: 'POST', path, access: 'key', dialect: 'openai', proxied: true, handler: inference })),
+    ...INFERENCE_PATHS.map((path): RouteSpec => ({ method: 'POST', path, access: 'key', dialect: 'openai', proxied: true, handler: path === '/v1/responses' ? responses : inference })),
     ...MULTIPART_PATHS.map((path): RouteSpec => ({ method: 'POST', path, access: 'key', dialect: 'openai', proxied: true, handler: multipart })),
 
     // Anthropic

@@ -136,6 +136,10 @@ export const modelSchema = z
       .enum(['openai', 'anthropic', 'both'])
       .default('openai')
       .describe('What the backend speaks: openai (swapdock translates /v1/messages for it), anthropic, or both'),
+    responses: z
+      .enum(['passthrough', 'translate'])
+      .default('passthrough')
+      .describe('POST /v1/responses: passthrough (the backend has its own Responses API) or translate (swapdock translates it to /v1/chat/completions and back, for Codex CLI and other Responses-only clients)'),
     contextLength: z.number().int().min(1).optional().describe('Context length reported in /v1/models'),
     owner: z.string().min(1).default('swapdock').describe('owned_by reported in /v1/models'),
     sleep: sleepSchema.optional(),
