@@ -1,6 +1,7 @@
-// `swapdock serve | check | --version | --help`. Returns the process exit code.
+// `swapdock serve | check | schema | --version | --help`. Returns the process exit code.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
+import { configJsonSchemaText } from '../config/json-schema.js';
 import { createLogger } from '../util/logger.js';
 import { LogTail } from '../util/log-tail.js';
 import { VERSION } from '../version.js';
@@ -12,11 +13,14 @@ const HELP = `swapdock ${VERSION} — one OpenAI-compatible endpoint that runs e
 Usage:
   swapdock serve [--config models.yaml] [--listen host:port] [--log-level info] [--log-format json|pretty]
   swapdock check [--config models.yaml] [--json]
+  swapdock schema
   swapdock --version | --help
 
 Commands:
   serve   Start the proxy. Models start on their first request and stop after their idle TTL.
   check   Validate the config and print the containers it would run.
+  schema  Print the config's JSON Schema, for completion and checks in editors:
+          swapdock schema > swapdock.schema.json
 
 The engine is found through engine.host in the config, else DOCKER_HOST, else the usual
 Docker and Podman sockets.`;
@@ -38,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   if (values.version) return print(VERSION);
   const command = positionals[0];
   if (values.help || !command) return print(HELP);
+  if (command === 'schema') {
+    process.stdout.write(configJsonSchemaText());
+    return 0;
+  }
   if (command !== 'serve' && command !== 'check') {
     console.error(`Unknown command '${command}'. Run swapdock --help for the commands.`);
     return 2;
