@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, SIZE_PATTERN, parseDurationMs, parseSizeBytes } from './duration.js';
 import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
 import { checkPlacement } from './check-placement.js';
+import { LISTEN_ADDRESS } from './listen-address.js';
 import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, HTTP_CALL_PATTERN, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
 
 export type { HttpCall, SleepConfig } from './sleep-schema.js';
@@ -34,9 +35,6 @@ const size = sizeInput.transform((value, ctx) => {
   }
   return bytes;
 });
-
-/** host:port, as `listen` takes it (the CLI reads it to find a running swapdock). */
-export const LISTEN_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
 
 const listenAddress = z
   .string()
