@@ -4,6 +4,14 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 
+/**
+ * What parseDurationMs and parseSizeBytes accept in a string, as JSON Schema patterns (no regex
+ * flags, surrounding whitespace allowed as the parsers trim it) for the editor schema
+ * (json-schema.ts). test/unit/config-json-schema.test.ts checks they agree with the parsers.
+ */
+export const DURATION_PATTERN = String.raw`^\s*(?:\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)\s*$`;
+export const SIZE_PATTERN = String.raw`^\s*\d+(?:\.\d+)?\s*[bBkKmMgGtT]?[iI]?[bB]?\s*$`;
+
 /** Milliseconds for a duration, or `undefined` when the text is not a duration. */
 export function parseDurationMs(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;

@@ -9,6 +9,12 @@ export interface EnvIssue {
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
+/**
+ * A string that holds at least one reference (a `${` after one `$` only: `$${` is the escape),
+ * as a JSON Schema pattern: the editor schema cannot know what such a value becomes.
+ */
+export const ENV_REFERENCE_PATTERN = String.raw`(?:^|[^$])\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}`;
+
 export function expandEnv(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; issues: EnvIssue[] } {
   const issues: EnvIssue[] = [];
   const walk = (node: unknown, path: (string | number)[]): unknown => {

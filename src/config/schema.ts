@@ -2,16 +2,21 @@
 // and every field is described (the README's config reference follows it).
 // Objects are strict so a misspelled key is an error, never silently ignored.
 import { z } from 'zod';
-import { parseDurationMs, parseSizeBytes } from './duration.js';
+import { DURATION_PATTERN, SIZE_PATTERN, parseDurationMs, parseSizeBytes } from './duration.js';
 import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
 import { checkPlacement } from './check-placement.js';
-import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
+import { LISTEN_ADDRESS } from './listen-address.js';
+import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, HTTP_CALL_PATTERN, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
 
 export type { HttpCall, SleepConfig } from './sleep-schema.js';
 
+// The `.meta` of durations, sizes and requests only feeds the JSON Schema for editors
+// (json-schema.ts): the patterns of what the transforms parse. Parsing itself is unchanged.
+const durationInput = z.union([z.number(), z.string()]).meta({ pattern: DURATION_PATTERN, minimum: 0 });
+const sizeInput = z.union([z.number(), z.string()]).meta({ pattern: SIZE_PATTERN, minimum: 0, multipleOf: 1 });
+
 const duration = (what: string) =>
-  z
-    .union([z.number(), z.string()])
+  durationInput
     .transform((value, ctx) => {
       const ms = parseDurationMs(value);
       if (ms === undefined) {
@@ -22,20 +27,18 @@ const duration = (what: string) =>
     })
     .describe(`${what} (30s, 10m, 1h, or seconds)`);
 
-const size = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    const bytes = parseSizeBytes(value);
-    if (bytes === undefined) {
-      ctx.addIssue({ code: 'custom', message: `'${value}' is not a size; write e.g. 8g, 512m or a number of bytes` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+const size = sizeInput.transform((value, ctx) => {
+  const bytes = parseSizeBytes(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `'${value}' is not a size; write e.g. 8g, 512m or a number of bytes` });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 const listenAddress = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'write host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080')
+  .regex(LISTEN_ADDRESS, 'write host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080')
   .describe('Address swapdock listens on (host:port). --listen overrides it.');
 
 const gpus = z
@@ -58,6 +61,7 @@ const httpPath = z.string().regex(/^\//, "must start with '/'");
 const httpCall = (what: string) =>
   z
     .string()
+    .meta({ pattern: HTTP_CALL_PATTERN })
     .transform((value, ctx) => {
       const call = parseHttpCall(value);
       if (!call) {

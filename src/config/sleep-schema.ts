@@ -57,6 +57,9 @@ export const DEFAULT_SLEEP_TIMEOUT = '60s';
 export const HOW_TO_WRITE_A_REQUEST = 'write METHOD /path, e.g. "POST /sleep"';
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** What parseHttpCall accepts, as a JSON Schema pattern (no flags: each method in either case) for the editor schema. */
+export const HTTP_CALL_PATTERN = `^\\s*(?:${[...METHODS].map((m) => [...m].map((c) => `[${c}${c.toLowerCase()}]`).join('')).join('|')})\\s+/\\S*\\s*$`;
+
 /** "POST /sleep" → { method: 'POST', path: '/sleep' }; undefined when it is not `METHOD /path`. */
 export function parseHttpCall(text: string): HttpCall | undefined {
   const match = /^\s*([A-Za-z]+)\s+(\/\S*)\s*$/.exec(text);
