@@ -3,7 +3,7 @@
 // what to do); fields and block types swapdock does not know are the translator's business
 // (dropped or passed on), never an error: Anthropic adds new ones often, and clients such as
 // Claude Code send them as soon as they exist.
-import { BadRequestError } from '../../errors.js';
+import { invalid, shown } from '../request-check.js';
 
 type Json = Record<string, unknown>;
 
@@ -57,18 +57,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 const isBlock = (value: unknown): value is ContentBlock => isObject(value) && typeof value.type === 'string';
 
-/** A value as it can be quoted in an error message, short (objects never stringified: they may nest without end). */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function invalid(message: string, code = 'invalid_request'): BadRequestError {
-  return new BadRequestError(message, code);
-}
 
 /** Checks the shape swapdock relies on; the backend judges everything else. */
 export function checkAnthropicRequest(body: Json, options: CheckOptions = {}): AnthropicRequest {

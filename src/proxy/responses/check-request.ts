@@ -4,7 +4,7 @@
 // (`previous_response_id`, `conversation`). Item types, tool types and fields swapdock does not know
 // are the translator's business (dropped or passed on), never an error: clients such as Codex send
 // new ones (web_search, namespaced tools) as soon as they exist.
-import { BadRequestError } from '../../errors.js';
+import { invalid, shown } from '../request-check.js';
 
 export type Json = Record<string, unknown>;
 
@@ -36,18 +36,6 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A value as it can be quoted in an error message, short (objects never stringified: they may nest without end). */
-function shown(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function invalid(message: string, code = 'invalid_request'): BadRequestError {
-  return new BadRequestError(message, code);
-}
 
 /** Checks the shape the translation relies on; the backend judges everything else. */
 export function checkResponsesRequest(body: Json): ResponsesRequest {
