@@ -1,11 +1,12 @@
 // Runs the real Claude Code CLI (`@anthropic-ai/claude-code`, a native binary installed by its
 // postinstall from a platform package) in print mode, offline: an empty environment but for what
 // it needs, a temporary HOME, no telemetry or update checks, a hard timeout that kills its group.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCliWithTimeout, type CliRun } from './cli-run.js';
 import { installedVersion } from './clients.js';
 
 export const claudeBin = fileURLToPath(new URL('../../node_modules/.bin/claude', import.meta.url));
@@ -27,13 +28,7 @@ export async function requireClaude(): Promise<string> {
   return out;
 }
 
-export interface ClaudeRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
+export type ClaudeRun = CliRun;
 
 export interface ClaudeOptions {
   baseUrl: string;
@@ -59,39 +54,7 @@ export async function runClaude(opts: ClaudeOptions): Promise<ClaudeRun> {
     DISABLE_AUTOUPDATER: '1',
     DISABLE_ERROR_REPORTING: '1',
   };
-  const child = spawn(claudeBin, ['-p', opts.prompt, '--model', opts.model, ...(opts.args ?? [])], {
-    cwd: opts.cwd,
-    env,
-    detached: true, // its own process group: the timeout kills whatever it started too
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // ESRCH: the group is gone already.
-    }
-  };
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, opts.timeoutMs ?? 90_000);
-  try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (c, s) => resolve([c, s]));
-    });
-    return { code, signal, timedOut, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    killGroup(); // anything it left behind
-    rmSync(home, { recursive: true, force: true });
-  }
+  return runCliWithTimeout(claudeBin, ['-p', opts.prompt, '--model', opts.model, ...(opts.args ?? [])], { cwd: opts.cwd, env, timeoutMs: opts.timeoutMs ?? 90_000, cleanup: () => rmSync(home, { recursive: true, force: true }) });
 }
 
 /** For assertion messages: what the CLI printed. */

@@ -2,11 +2,12 @@
 // `codex exec`, offline: an empty environment but for what it needs, a temporary HOME and
 // CODEX_HOME holding a config.toml that names swapdock as its only provider (Responses API, no
 // retries, no analytics or update checks), stdin closed, a hard timeout that kills its group.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCliWithTimeout, type CliRun } from './cli-run.js';
 import { installedVersion } from './clients.js';
 
 export const codexBin = fileURLToPath(new URL('../../node_modules/.bin/codex', import.meta.url));
@@ -28,13 +29,7 @@ export async function requireCodex(): Promise<string> {
   return out;
 }
 
-export interface CodexRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
+export type CodexRun = CliRun;
 
 export interface CodexOptions {
   /** swapdock's base URL (without /v1). */
@@ -78,39 +73,7 @@ export async function runCodex(opts: CodexOptions): Promise<CodexRun> {
     TERM: 'dumb',
     [KEY_VARIABLE]: 'sk-swapdock-clients',
   };
-  const child = spawn(codexBin, ['exec', '--strict-config', '--skip-git-repo-check', '--ephemeral', opts.prompt], {
-    cwd: opts.cwd,
-    env,
-    detached: true, // its own process group: the timeout kills whatever it started too
-    stdio: ['ignore', 'pipe', 'pipe'], // stdin closed: exec would otherwise wait to read more of the prompt
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // ESRCH: the group is gone already.
-    }
-  };
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, opts.timeoutMs ?? 90_000);
-  try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (c, s) => resolve([c, s]));
-    });
-    return { code, signal, timedOut, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    killGroup(); // anything it left behind
-    rmSync(home, { recursive: true, force: true });
-  }
+  return runCliWithTimeout(codexBin, ['exec', '--strict-config', '--skip-git-repo-check', '--ephemeral', opts.prompt], { cwd: opts.cwd, env, timeoutMs: opts.timeoutMs ?? 90_000, cleanup: () => rmSync(home, { recursive: true, force: true }) });
 }
 
 /** For assertion messages: what the CLI printed. */
