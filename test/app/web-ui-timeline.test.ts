@@ -4,12 +4,12 @@
 // CPU lanes, the swap mark, request and time-to-first-token bars), and after a page reload the
 // timeline and the activity feed still show them — the data comes from the server.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildServer, chat, waitFor } from '../support/app-harness.js';
+import { launchChromium } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 1s }
 gpus: [{ id: 0, vram: 24g }]
@@ -44,11 +44,7 @@ async function expectPicture(page: Page) {
 
 let browser: Browser;
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); the web UI test needs a real browser`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -2,12 +2,12 @@
 // swapdock server (FakeRuntime running real fake-model processes). Nothing is mocked: the page
 // reads /api/models, follows /api/events, lists /api/requests and streams /api/logs/{model}.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildServer, chat, waitFor } from '../support/app-harness.js';
+import { launchChromium } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const XSS_ALIAS = '<img src=x onerror="window.__xss=1">';
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 1s }
@@ -36,11 +36,7 @@ const waitForState = (page: Page, id: string, state: string) => waitForText(page
 // One browser for the file (launching Chromium is the slowest step); each suite has its own context.
 let browser: Browser;
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); the web UI test needs a real browser`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
