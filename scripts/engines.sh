@@ -243,7 +243,7 @@ start_podman() {
       # --time=0: the default exits after 5 s idle. Started in / (env -C): conmon leaves files such
       # as "oom" in its working directory.
       PATH=$SYS_PATH setsid nohup env -C / podman system service --time=0 "unix://$PODMAN_SOCK" \
-        </dev/null >>"$PODMAN_LOG" 2>&1 &
+        </dev/null >>"$PODMAN_LOG" 2>&1 9>&- &
       pid=$!
       echo "$pid" >"$PODMAN_PIDFILE"
     fi
@@ -389,6 +389,12 @@ status_one() {
 }
 
 cmd=${1:-}
+# One start/stop at a time (npm test may run this while a developer does): fd 9, which
+# start_dockerd closes for the daemons it starts.
+if [[ "$cmd" == start || "$cmd" == stop || "$cmd" == restart ]] && [[ $EUID -eq 0 ]]; then
+  exec 9>/run/swapdock-engines.lock
+  flock -w 300 9 || die "another scripts/engines.sh has held /run/swapdock-engines.lock for 5 minutes"
+fi
 case "$cmd" in
   start)
     [[ $EUID -eq 0 ]] || die "must run as root (starts system daemons)"

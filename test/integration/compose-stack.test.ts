@@ -6,7 +6,7 @@
 // socket and reaches it by name; `docker-compose down` leaves no model container and no network.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,7 @@ import { copyImage, ensureSwapdockImage } from '../support/swapdock-image.js';
 
 const COMPOSE_FILE = fileURLToPath(new URL('../fixtures/compose/stack.yaml', import.meta.url));
 const MODEL = 'webui-chat';
+const DNSNAME_PLUGIN = '/usr/lib/cni/dnsname';
 
 interface Run {
   code: number;
@@ -63,6 +64,10 @@ function composeSuite(engine: EngineName): void {
     before(async () => {
       socketPath = (await requireEngine(engine))!.socketPath;
       api = new Docker({ socketPath });
+      if (engine === 'podman') {
+        // Podman 4.3 on CNI: without this plugin nothing on a network resolves another container's name.
+        assert.ok(existsSync(DNSNAME_PLUGIN), `${DNSNAME_PLUGIN} is missing: apt-get install golang-github-containernetworking-plugin-dnsname`);
+      }
       if (engine !== 'docker') await copyImage(swapdockImage, new Docker({ socketPath: '/var/run/docker.sock' }), api);
       const modelImage = await ensureFakeModelImage({ socketPath });
       dir = mkdtempSync(path.join(tmpdir(), 'swapdock-compose-'));
