@@ -336,7 +336,7 @@ export class DockerRuntime implements ContainerRuntime {
 
 /** The engine's reason, and which credentials to fix when the registry refused the pull. */
 function pullFailure(image: string, why: string, credentials: FoundCredentials | undefined): string {
-  if (!/unauthori[sz]ed|authentication required|no basic auth|denied|invalid username|401|403/i.test(why)) return `pulling it failed: ${why}`;
+  if (!/unauthori[sz]ed|authentication required|no basic auth|access denied|denied:|invalid username|\b40[13] (Unauthorized|Forbidden)\b/i.test(why)) return `pulling it failed: ${why}`;
   const registry = registryOfImage(image);
   const fix = credentials
     ? `the credentials from ${credentials.source} were refused: correct them`
