@@ -15,10 +15,18 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # ---- build: compile TypeScript to dist/ ------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# Dependencies first, so editing the sources does not re-run npm ci. --ignore-scripts skips the
-# `prepare` build here, which would fail before the sources are copied; npm run build does it.
+# Dependencies first, so editing the sources does not re-install them. Compiling needs the
+# runtime dependencies, TypeScript and the @types packages only, not the test-only dev
+# dependencies (Claude Code, Playwright, client SDKs: ~600 MB of the ~650 MB): package.json is
+# trimmed to those, and `npm install` with the lockfile installs exactly their locked versions.
+# --ignore-scripts skips the `prepare` build here, which would fail before the sources are
+# copied; npm run build does it.
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN node -e "const fs = require('fs'); const p = JSON.parse(fs.readFileSync('package.json', 'utf8')); \
+      p.devDependencies = Object.fromEntries(Object.entries(p.devDependencies || {}) \
+        .filter(([name]) => name === 'typescript' || name.startsWith('@types/'))); \
+      fs.writeFileSync('package.json', JSON.stringify(p, null, 2));" \
+ && npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

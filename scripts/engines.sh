@@ -3,6 +3,8 @@
 # without systemd (dev boxes and CI). The engine quirks each step works around are noted beside it.
 #
 #   scripts/engines.sh start [docker|podman|gpu-docker|remote-docker|all]   (default: all)
+#   scripts/engines.sh stop [docker|podman|gpu-docker|remote-docker|all]    (only daemons this script started)
+#   scripts/engines.sh restart [ENGINE|all]
 #   scripts/engines.sh status
 #
 # Engines:
@@ -26,6 +28,7 @@ PODMAN_SOCK=/run/podman/podman.sock
 PODMAN_LOG=/var/log/swapdock-podman.log
 PODMAN_PIDFILE=/run/swapdock-podman.pid
 PODMAN_CONF=/etc/containers/containers.conf.d/swapdock.conf
+PODMAN_REGISTRIES_CONF=/etc/containers/registries.conf.d/50-swapdock-loopback-insecure.conf
 
 GPU_RUN=/run/swapdock-gpu
 GPU_SOCK=$GPU_RUN/docker.sock
@@ -206,9 +209,27 @@ start_podman() {
     "$nofile" "$nofile" >"$PODMAN_CONF.tmp"
   mv "$PODMAN_CONF.tmp" "$PODMAN_CONF"
   write_cdi_spec
+  # The registry tests serve images over plain HTTP on 127.0.0.1. Docker allows that for
+  # 127.0.0.0/8 by default; Podman refuses ("server gave HTTP response to HTTPS client") unless
+  # registries.conf marks the registry insecure ("127.0.0.1" matches every port). The compat
+  # API's tlsVerify=false is ignored on pulls. The service reads this only when it starts.
+  local registries_changed=0
+  mkdir -p "$(dirname "$PODMAN_REGISTRIES_CONF")"
+  printf '# written by swapdock scripts/engines.sh: test registries on loopback speak plain HTTP\n[[registry]]\nlocation = "127.0.0.1"\ninsecure = true\n\n[[registry]]\nlocation = "localhost"\ninsecure = true\n' \
+    >"$PODMAN_REGISTRIES_CONF.tmp"
+  cmp -s "$PODMAN_REGISTRIES_CONF.tmp" "$PODMAN_REGISTRIES_CONF" 2>/dev/null || registries_changed=1
+  mv "$PODMAN_REGISTRIES_CONF.tmp" "$PODMAN_REGISTRIES_CONF"
+  # Without the CNI dnsname plugin, containers on a Podman network cannot find each other by name
+  # (a compose stack, or swapdock and its models on engine.network).
+  if [[ ! -x /usr/lib/cni/dnsname ]]; then
+    log "podman: WARNING: CNI plugin dnsname is missing: no name resolution on networks (apt-get install golang-github-containernetworking-plugin-dnsname)"
+  fi
 
   if ping_ok "$PODMAN_SOCK"; then
     log "podman: already running at unix://$PODMAN_SOCK (reusing)"
+    if [[ $registries_changed == 1 ]]; then
+      log "podman: WARNING: $PODMAN_REGISTRIES_CONF changed; the running service reads it only at start: scripts/engines.sh restart podman"
+    fi
   else
     clear_stale_pidfile "$PODMAN_PIDFILE" 'system service'
     if [[ -f "$PODMAN_PIDFILE" ]]; then
@@ -222,7 +243,7 @@ start_podman() {
       # --time=0: the default exits after 5 s idle. Started in / (env -C): conmon leaves files such
       # as "oom" in its working directory.
       PATH=$SYS_PATH setsid nohup env -C / podman system service --time=0 "unix://$PODMAN_SOCK" \
-        </dev/null >>"$PODMAN_LOG" 2>&1 &
+        </dev/null >>"$PODMAN_LOG" 2>&1 9>&- &
       pid=$!
       echo "$pid" >"$PODMAN_PIDFILE"
     fi
@@ -302,6 +323,61 @@ start_remote_docker() {
   log "remote-docker: $(engine_version "$REMOTE_TCP") at $REMOTE_TCP (network namespace $REMOTE_NS)"
 }
 
+# stop_pidfile NAME PIDFILE WANT: SIGTERM the daemon named in PIDFILE (its cmdline must contain
+# WANT, so a daemon this script did not start is never touched) and wait until it is gone.
+stop_pidfile() {
+  local name=$1 pidfile=$2 want=$3 pid deadline
+  pid=$(tr -dc '0-9' <"$pidfile" 2>/dev/null || true)
+  if ! pid_alive "$pid" "$want"; then
+    log "$name: not running (started by this script)"
+    rm -f "$pidfile"
+    return 0
+  fi
+  log "$name: stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 40))
+  while pid_alive "$pid" ''; do
+    if ((SECONDS >= deadline)); then
+      log "$name: pid $pid still alive after 40 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$pidfile"
+}
+
+stop_engine() {
+  case "$1" in
+    docker) stop_pidfile docker /var/run/docker.pid '--exec-root /var/run/docker' ;;
+    podman) stop_pidfile podman "$PODMAN_PIDFILE" 'system service'; rm -f "$PODMAN_SOCK" ;;
+    gpu-docker) stop_pidfile gpu-docker "$GPU_PIDFILE" "--exec-root $GPU_EXEC" ;;
+    remote-docker) stop_pidfile remote-docker "$REMOTE_PIDFILE" "--exec-root $REMOTE_EXEC" ;;
+  esac
+}
+
+start_engine() {
+  case "$1" in
+    docker) start_docker ;;
+    podman) start_podman ;;
+    gpu-docker) start_gpu_docker ;;
+    remote-docker) start_remote_docker ;;
+  esac
+}
+
+ENGINES=(docker podman gpu-docker remote-docker)
+
+# Which engines a command names: one, or all of them.
+engines_named() {
+  local what=${1:-all}
+  case "$what" in
+    all) echo "${ENGINES[@]}" ;;
+    docker | podman | gpu-docker | remote-docker) echo "$what" ;;
+    *) die "unknown engine '$what' (docker|podman|gpu-docker|remote-docker|all)" ;;
+  esac
+}
+
 status_one() {
   local name=$1 sock=$2
   if ping_ok "$sock"; then
@@ -313,18 +389,26 @@ status_one() {
 }
 
 cmd=${1:-}
+# One start/stop at a time (npm test may run this while a developer does): fd 9, which
+# start_dockerd closes for the daemons it starts.
+if [[ "$cmd" == start || "$cmd" == stop || "$cmd" == restart ]] && [[ $EUID -eq 0 ]]; then
+  exec 9>/run/swapdock-engines.lock
+  flock -w 300 9 || die "another scripts/engines.sh has held /run/swapdock-engines.lock for 5 minutes"
+fi
 case "$cmd" in
   start)
     [[ $EUID -eq 0 ]] || die "must run as root (starts system daemons)"
-    what=${2:-all}
-    case "$what" in
-      docker) start_docker ;;
-      podman) start_podman ;;
-      gpu-docker) start_gpu_docker ;;
-      remote-docker) start_remote_docker ;;
-      all) start_docker; start_podman; start_gpu_docker; start_remote_docker ;;
-      *) die "unknown engine '$what' (docker|podman|gpu-docker|remote-docker|all)" ;;
-    esac
+    for e in $(engines_named "${2:-all}"); do start_engine "$e"; done
+    ;;
+  stop)
+    [[ $EUID -eq 0 ]] || die "must run as root (stops system daemons)"
+    # Reverse order: the main dockerd last (the GPU daemon may have touched its bridge).
+    named=($(engines_named "${2:-all}"))
+    for ((i = ${#named[@]} - 1; i >= 0; i--)); do stop_engine "${named[i]}"; done
+    ;;
+  restart)
+    [[ $EUID -eq 0 ]] || die "must run as root (restarts system daemons)"
+    for e in $(engines_named "${2:-all}"); do stop_engine "$e"; start_engine "$e"; done
     ;;
   status)
     rc=0
@@ -335,7 +419,7 @@ case "$cmd" in
     exit $rc
     ;;
   *)
-    echo "usage: $0 start [docker|podman|gpu-docker|remote-docker|all] | status" >&2
+    echo "usage: $0 start|stop|restart [docker|podman|gpu-docker|remote-docker|all] | status" >&2
     exit 2
     ;;
 esac

@@ -7,8 +7,14 @@
 // files share container engines and host ports. Ends with one line
 // "N passed, N failed[, N skipped]" over all invocations and fails if any invocation
 // failed or nothing ran at all.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+//
+// The tiers that use container engines (contract, integration, clients) need the test engines
+// of scripts/engines.sh. When one is down they are started here (root only); where that is not
+// possible (not root, an engine not installed) those tiers fail, each counted as one failure,
+// with one line giving the exact command: never a silent skip. SWAPDOCK_SKIP_INTEGRATION=1
+// (outside CI) leaves the engines alone; the tests then skip themselves, saying why.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,11 +54,52 @@ for (const t of tiers) {
   if (filesByTier[t].length === 0) console.log(`run-tests: no test files in test/${t}/`);
 }
 
+const ENGINE_TIERS = new Set(['contract', 'integration', 'clients']);
+const ENGINES_SCRIPT = path.join(root, 'scripts', 'engines.sh');
+// What scripts/engines.sh runs, by the Debian package that brings it.
+const ENGINE_PROGRAMS = { dockerd: 'docker.io', podman: 'podman', catatonit: 'catatonit', ip: 'iproute2', curl: 'curl', nsenter: 'util-linux' };
+
+function onPath(program) {
+  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+}
+
+function enginesUp() {
+  return spawnSync('bash', [ENGINES_SCRIPT, 'status'], { cwd: root, encoding: 'utf8' });
+}
+
+/** undefined when the engines answer (started here if need be), else the one line saying what to run. */
+function ensureEngines() {
+  if (process.env.SWAPDOCK_SKIP_INTEGRATION === '1' && process.env.CI !== 'true') return undefined;
+  const status = enginesUp();
+  if (status.status === 0) return undefined;
+  const down = [...status.stdout.matchAll(/^(\S+)\s+down\b/gm)].map((m) => m[1]).join(', ') || 'some';
+  const missing = [...new Set(Object.entries(ENGINE_PROGRAMS).filter(([p]) => !onPath(p) && !existsSync(`/usr/sbin/${p}`) && !existsSync(`/usr/bin/${p}`)).map(([, pkg]) => pkg))];
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  if (missing.length > 0) {
+    return `container engines not installed (${down} down); run: ${sudo}apt-get install -y ${missing.join(' ')} && ${sudo}bash scripts/engines.sh start all`;
+  }
+  if (process.getuid?.() !== 0) return `container engines not running (${down}); start them with: sudo bash scripts/engines.sh start all`;
+  console.log(`run-tests: container engines down (${down}); starting them: bash scripts/engines.sh start all`);
+  const started = spawnSync('bash', [ENGINES_SCRIPT, 'start', 'all'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (started.status === 0 && enginesUp().status === 0) return undefined;
+  return `starting the container engines failed (exit ${started.status}; logs in /var/log/swapdock-*.log); retry with: bash scripts/engines.sh start all`;
+}
+
+const engineTiers = tiers.filter((t) => ENGINE_TIERS.has(t) && filesByTier[t].length > 0);
+const engineProblem = engineTiers.length > 0 ? ensureEngines() : undefined;
+const runnable = (t) => !(engineProblem && ENGINE_TIERS.has(t));
+let failedTiers = 0;
+if (engineProblem) {
+  console.error(`run-tests: ${engineTiers.join(', ')}: FAILED, not run: ${engineProblem}`);
+  failedTiers = engineTiers.length;
+}
+
 const invocations = [];
-const fastFiles = tiers.filter((t) => FAST.has(t)).flatMap((t) => filesByTier[t]);
-if (fastFiles.length > 0) invocations.push({ name: tiers.filter((t) => FAST.has(t)).join('+'), files: fastFiles, extra: [] });
+const fastTiers = tiers.filter((t) => FAST.has(t) && runnable(t));
+const fastFiles = fastTiers.flatMap((t) => filesByTier[t]);
+if (fastFiles.length > 0) invocations.push({ name: fastTiers.join('+'), files: fastFiles, extra: [] });
 for (const t of SERIAL) {
-  if (tiers.includes(t) && filesByTier[t].length > 0) invocations.push({ name: t, files: filesByTier[t], extra: ['--test-concurrency=1'] });
+  if (tiers.includes(t) && runnable(t) && filesByTier[t].length > 0) invocations.push({ name: t, files: filesByTier[t], extra: ['--test-concurrency=1'] });
 }
 
 // A second reporter writes TAP to a file: its "# pass N" summary lines are stable to parse,
@@ -108,8 +155,9 @@ for (const [i, inv] of invocations.entries()) {
 }
 rmSync(tapDir, { recursive: true, force: true });
 
-const failed = totals.fail + totals.cancelled + crashed;
-const nothingRan = totals.tests === 0 && crashed === 0;
+const failed = totals.fail + totals.cancelled + crashed + failedTiers;
+if (failedTiers > 0) anyFailed = true;
+const nothingRan = totals.tests === 0 && crashed === 0 && failedTiers === 0;
 if (nothingRan) console.error('run-tests: no tests ran');
 console.log(`${totals.pass} passed, ${failed} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}`);
 process.exitCode = anyFailed || failed > 0 || nothingRan ? 1 : 0;

@@ -5,7 +5,7 @@ import { formatDuration, formatSize } from '../config/duration.js';
 import type { SleepConfig, SwapdockConfig } from '../config/schema.js';
 import { formatHttpCall, sleepWarnings } from '../config/sleep-schema.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
-import { redactedAuth, redactedEnv, redactedSleep } from '../config/redact.js';
+import { redactedAuth, redactedEnv, redactedRegistryAuth, redactedSleep } from '../config/redact.js';
 
 export function describeConfig(config: SwapdockConfig, source: string, asJson: boolean): string {
   const models = [...config.models.values()].map((model) => {
@@ -60,6 +60,10 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
       host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket',
       network: config.engine.network || `none (ports published on ${config.engine.address ?? "the engine host's address (127.0.0.1 for a socket)"})`,
       ...(config.engine.tls ? { tls: config.engine.tls } : {}),
+      // Passwords show as "[redacted]".
+      registryAuth: config.engine.registryAuth.length
+        ? redactedRegistryAuth(config)
+        : "none: pulls use the Docker config (~/.docker/config.json) of swapdock's user, else are anonymous",
       sleepMemory: config.engine.sleepMemory === undefined ? "the engine's total memory minus 8 GiB" : formatSize(config.engine.sleepMemory),
     },
     models,

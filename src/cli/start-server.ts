@@ -57,13 +57,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const logTail = options.logTail ?? new LogTail(config.logs.lines);
   const log = options.logTail ? options.log : teeLogger(options.log, logTail, LOG_REDACTION);
   logConfigWarnings(config, log);
-  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, address: config.engine.address, tls: config.engine.tls, log });
+  // Registry credentials are looked up per pull in the config in force (a reload may rotate them).
+  let scheduler: Scheduler | undefined;
+  const registryAuth = () => (scheduler?.currentConfig ?? config).engine.registryAuth;
+  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, address: config.engine.address, tls: config.engine.tls, log, registryAuth });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
 
   const inventory = options.inventory ?? new NvidiaSmiInventory();
   const devices = config.gpus ?? (await detectGpus(inventory, config, log));
-  const scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events, hostMemoryBytes: engine.memoryBytes });
+  scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events, hostMemoryBytes: engine.memoryBytes });
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();

@@ -1,6 +1,7 @@
 // How secrets in the config are shown wherever the config is shown (`swapdock check`, /api, the
-// web UI): API keys, a sleeping model's sleep.adminKey, and env values marked secret — or named
-// like a secret (HF_TOKEN, API_KEY, PASSWORD…), in case nobody marked them — become "[redacted]".
+// web UI): API keys, registry passwords (engine.registryAuth), a sleeping model's sleep.adminKey,
+// and env values marked secret — or named like a secret (HF_TOKEN, API_KEY, PASSWORD…), in case
+// nobody marked them — become "[redacted]".
 import type { ModelConfig, SleepConfig, SwapdockConfig } from './schema.js';
 
 export const REDACTED = '[redacted]';
@@ -25,4 +26,9 @@ export function redactedAuth(config: Pick<SwapdockConfig, 'auth'>) {
 /** A model's sleep settings as they may be shown: sleep.adminKey (tabbyapi) as "[redacted]". */
 export function redactedSleep(sleep: SleepConfig): SleepConfig {
   return sleep.adminKey === undefined ? { ...sleep } : { ...sleep, adminKey: REDACTED };
+}
+
+/** engine.registryAuth as it may be shown: registries and user names, never the passwords. */
+export function redactedRegistryAuth(config: Pick<SwapdockConfig, 'engine'>) {
+  return config.engine.registryAuth.map((c) => ({ registry: c.registry, username: c.username, password: REDACTED }));
 }

@@ -6,6 +6,7 @@ import { DURATION_PATTERN, SIZE_PATTERN, parseDurationMs, parseSizeBytes } from 
 import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
 import { checkPlacement } from './check-placement.js';
 import { LISTEN_ADDRESS } from './listen-address.js';
+import { normalizeRegistry } from './registry-name.js';
 import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, HTTP_CALL_PATTERN, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
 
 export type { HttpCall, SleepConfig } from './sleep-schema.js';
@@ -183,6 +184,19 @@ const engineSchema = z
       .optional()
       .describe('TLS for a tcp:// engine (dockerd --tlsverify); the files are read at start-up'),
     network: z.string().default('').describe('When set, containers join this network and are reached by name'),
+    registryAuth: z
+      .array(
+        z.strictObject({
+          registry: z
+            .string()
+            .regex(/^([a-z][a-z0-9+.-]*:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?[^\s]*$/, 'write the registry host as in image names, e.g. ghcr.io or registry.example.com:5000')
+            .describe('Registry host[:port] as written in image names (docker.io for Docker Hub)'),
+          username: z.string().min(1).describe('User name (for a token: the name the registry expects with it)'),
+          password: z.string().min(1).describe('Password or access token; write ${ENV_VAR} to read it from the environment. Redacted wherever the config is shown'),
+        }),
+      )
+      .default([])
+      .describe("Credentials for pulling private images, per registry; a registry not listed uses the Docker config (~/.docker/config.json) of swapdock's user"),
     sleepMemory: size
       .optional()
       .describe("Host RAM that sleeping models may hold in total (their sleep.memory), e.g. 64g; default: the engine's total memory minus 8g"),
@@ -191,6 +205,13 @@ const engineSchema = z
     if (engine.tls && engine.host && !/^(tcp|https):/.test(engine.host)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `engine.tls is for tcp:// hosts, not '${engine.host}'` });
     }
+    const seen = new Map<string, number>();
+    engine.registryAuth.forEach((entry, index) => {
+      const key = normalizeRegistry(entry.registry);
+      const first = seen.get(key);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['registryAuth', index, 'registry'], message: `'${entry.registry}' is the same registry as entry ${first}; give each registry once` });
+      else seen.set(key, index);
+    });
   })
   .prefault({});
 

@@ -22,6 +22,8 @@ import { watchEngineEvents } from './docker-events.js';
 import { toInfo, type RawInspect } from './docker-inspect.js';
 import { engineConnection, resolvePublishAddress, type EngineTlsFiles } from './engine-connection.js';
 import { runningWithEndpoint } from './start-settle.js';
+import { registryOfImage } from '../config/registry-name.js';
+import { findRegistryCredentials, type FoundCredentials, type RegistryCredentialSource } from './registry-auth.js';
 
 /** Spec labels are matched by this suffix (`io.swapdock.spec-hash`, see labels.ts) unless `specHashLabel` is given. */
 export const SPEC_HASH_LABEL_SUFFIX = 'spec-hash';
@@ -40,6 +42,10 @@ export interface DockerRuntimeOptions {
   log?: Logger;
   /** Label holding the spec hash; default: the spec label whose key ends in `spec-hash`. */
   specHashLabel?: string;
+  /** engine.registryAuth (or a function giving the current one); else the Docker/Podman login files. See registry-auth.ts. */
+  registryAuth?: RegistryCredentialSource;
+  /** Environment for the login files and credential helpers; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 type EngineKind = EngineInfo['kind'];
@@ -70,6 +76,8 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly log?: Logger;
   private readonly specHashLabel?: string;
+  private readonly registryAuth?: RegistryCredentialSource;
+  private readonly env?: NodeJS.ProcessEnv;
   private engine?: Promise<{ kind: EngineKind; version: string }>;
   private publishIp?: Promise<string>;
 
@@ -81,6 +89,8 @@ export class DockerRuntime implements ContainerRuntime {
     this.address = address;
     this.log = opts.log;
     this.specHashLabel = opts.specHashLabel;
+    this.registryAuth = opts.registryAuth;
+    this.env = opts.env;
   }
 
   private wrap(err: unknown, what: string): Error {
@@ -165,8 +175,16 @@ export class DockerRuntime implements ContainerRuntime {
   private async pull(image: string, onProgress?: (p: PullProgress) => void): Promise<void> {
     const layers = new Map<string, { current: number; total: number }>();
     let events: { error?: string; errorDetail?: { message?: string } }[];
+    let credentials: FoundCredentials | undefined;
     try {
-      const stream = await this.docker.pull(image);
+      credentials = await findRegistryCredentials(image, { configured: this.registryAuth, env: this.env });
+    } catch (err) {
+      throw new ImageUnavailableError(image, `its registry credentials could not be read: ${errorMessage(err)}`);
+    }
+    // Never the credentials themselves: only where they came from.
+    this.log?.info({ image, registry: registryOfImage(image), credentials: credentials?.source ?? 'none (anonymous)' }, `Pulling image ${image}`);
+    try {
+      const stream = await this.docker.pull(image, credentials ? { authconfig: credentials.auth } : {});
       events = await new Promise((resolve, reject) =>
         this.docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out)), (e: {
           status?: string; id?: string; progressDetail?: { current?: number; total?: number };
@@ -180,11 +198,11 @@ export class DockerRuntime implements ContainerRuntime {
       const e = this.wrap(err, `pull ${image}`);
       if (e instanceof EngineUnavailableError) throw e;
       const why = e instanceof EngineCallError ? e.engineMessage : e.message;
-      throw new ImageUnavailableError(image, `pulling it failed: ${why}`, undefined, (e as EngineError).engineStatus);
+      throw new ImageUnavailableError(image, pullFailure(image, why, credentials), undefined, (e as EngineError).engineStatus);
     }
     // Podman (and Docker mid-stream) report pull failures as a 200 stream with an error event.
     const failed = events.find((e) => e.error || e.errorDetail);
-    if (failed) throw new ImageUnavailableError(image, `pulling it failed: ${failed.error ?? failed.errorDetail?.message}`);
+    if (failed) throw new ImageUnavailableError(image, pullFailure(image, failed.error ?? failed.errorDetail?.message ?? 'unknown error', credentials));
   }
 
   async create(spec: ContainerSpec): Promise<ContainerInfo> {
@@ -315,6 +333,16 @@ export class DockerRuntime implements ContainerRuntime {
       unreachable: (reason) => new EngineUnavailableError(this.target, reason),
     }, labels, handlers);
   }
+}
+
+/** The engine's reason, and which credentials to fix when the registry refused the pull. */
+function pullFailure(image: string, why: string, credentials: FoundCredentials | undefined): string {
+  if (!/unauthori[sz]ed|authentication required|no basic auth|access denied|denied:|invalid username|\b40[13] (Unauthorized|Forbidden)\b/i.test(why)) return `pulling it failed: ${why}`;
+  const registry = registryOfImage(image);
+  const fix = credentials
+    ? `the credentials from ${credentials.source} were refused: correct them`
+    : `no credentials were found for '${registry}': add them to engine.registryAuth (registry: ${registry}) or log in as swapdock's user (docker login ${registry})`;
+  return `pulling it failed: ${why} (${fix})`;
 }
 
 function hasNvidiaCdiSpec(): boolean {
