@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildServer, chat, waitFor } from '../support/app-harness.js';
+import { sseParser, type SseEvent } from '../support/sse-events.js';
 
 let server: Awaited<ReturnType<typeof buildServer>>;
 before(async () => {
@@ -19,16 +20,11 @@ models:
 });
 after(() => server.shutdown());
 
-interface SseEvent {
-  event: string;
-  data: any;
-}
-
 /** An SSE client on a raw socket, so a test can disconnect it like a browser tab closing. */
 function openSse(path: string) {
   const events: SseEvent[] = [];
   const waiters = new Set<() => void>();
-  let buffer = '';
+  const parse = sseParser((e) => events.push(e));
   let status = 0;
   let contentType = '';
   const req = http.get(`${server.url}${path}`, (res) => {
@@ -36,14 +32,7 @@ function openSse(path: string) {
     contentType = String(res.headers['content-type']);
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
-      }
+      parse(chunk);
       waiters.forEach((w) => w());
     });
   });

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { describe, it } from 'node:test';
 import type { TimelineView } from '../../src/scheduler/timeline.js';
 import { chat, startApp, type TestApp } from '../support/app-harness.js';
+import { sseParser, type SseEvent } from '../support/sse-events.js';
 
 const ask = async (h: TestApp, model: string) => {
   const res = await h.request('/v1/chat/completions', chat(model));
@@ -17,22 +18,17 @@ const statesOf = (view: TimelineView, lane: string, model: string) =>
   view.lanes.find((l) => l.id === lane)!.segments.filter((s) => s.model === model).map((s) => s.state + (s.wake ? '(wake)' : '') + (s.to === undefined ? '…' : ''));
 
 /** The events of an SSE stream until `done` says it has enough (or 10 s pass); `onSnapshot` runs when the first snapshot arrives. */
-function readSse(url: string, done: (events: { event: string; data: any }[]) => boolean, onSnapshot?: () => void): Promise<{ event: string; data: any }[]> {
+function readSse(url: string, done: (events: SseEvent[]) => boolean, onSnapshot?: () => void): Promise<SseEvent[]> {
   return new Promise((resolve, reject) => {
-    const events: { event: string; data: any }[] = [];
-    let buffer = '';
+    const events: SseEvent[] = [];
+    const parse = sseParser((e) => {
+      events.push(e);
+      if (e.event === 'snapshot') onSnapshot?.();
+    });
     const req = http.get(url, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
-          if (event === 'snapshot') onSnapshot?.();
-        }
+        parse(chunk);
         if (done(events)) {
           clearTimeout(timer);
           req.destroy();
