@@ -42,7 +42,8 @@ export async function ensureFakeModelImage(opts: { socketPath: string }): Promis
   return p;
 }
 
-async function imageExists(docker: Docker, ref: string): Promise<boolean> {
+/** Whether the engine has image `ref` (404: no). */
+export async function imageExists(docker: Docker, ref: string): Promise<boolean> {
   try {
     await docker.getImage(ref).inspect();
     return true;

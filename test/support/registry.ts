@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { imageExists } from './fake-model-image.js';
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -164,12 +165,4 @@ export async function removeImages(docker: Docker, refs: string[]): Promise<void
   }
 }
 
-export async function imageExists(docker: Docker, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
-}
+export { imageExists };

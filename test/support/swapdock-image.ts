@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { imageExists } from './fake-model-image.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const RECIPE_VERSION = 1;
@@ -20,16 +21,6 @@ function sha(...parts: Array<string | Buffer>): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex').slice(0, 12);
-}
-
-async function imageExists(docker: Docker, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
 }
 
 /** The npm package directory of the host's npm (e.g. /usr/lib/node_modules/npm). */
