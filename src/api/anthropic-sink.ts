@@ -86,6 +86,7 @@ export class AnthropicSink extends ResponseSinkBase {
   }
 
   onEnd(): void {
+    this.settle();
     if (this.stream) return void this.res.end(this.stream.translator.feed(this.stream.decoder.end()) + this.stream.translator.end());
     if (!this.collected) return void this.res.end();
     const { statusCode } = this.collected;
@@ -109,6 +110,7 @@ export class AnthropicSink extends ResponseSinkBase {
   }
 
   onBroken(err: Error): void {
+    this.settle();
     this.fail(new UpstreamStreamBrokenError(this.modelId!, err));
   }
 

@@ -55,6 +55,7 @@ export class NodeResponseSink extends ResponseSinkBase {
   }
 
   onEnd(): void {
+    this.settle();
     if (!this.wrapped) return void this.res.end();
     const body = Buffer.concat(this.wrapped.chunks).toString('utf8');
     if (this.wrapped.statusCode >= 400) {
@@ -63,6 +64,7 @@ export class NodeResponseSink extends ResponseSinkBase {
   }
 
   onBroken(err: Error): void {
+    this.settle();
     // The backend broke mid-response. An SSE client gets a last error event it can show; anything
     // else is cut, so the client sees an incomplete body rather than a silently short one.
     this.fail(new UpstreamStreamBrokenError(this.modelId!, err));

@@ -65,6 +65,7 @@ export class ResponsesSink extends ResponseSinkBase {
   }
 
   onEnd(): void {
+    this.settle();
     if (this.decoder) return void this.res.end(this.translator.feed(this.decoder.end()) + this.translator.end());
     const { statusCode, chunks } = this.collected!;
     const body = Buffer.concat(chunks).toString('utf8');
@@ -85,6 +86,7 @@ export class ResponsesSink extends ResponseSinkBase {
   }
 
   onBroken(err: Error): void {
+    this.settle();
     this.fail(new UpstreamStreamBrokenError(this.modelId!, err));
   }
 
