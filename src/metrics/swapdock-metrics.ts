@@ -4,7 +4,7 @@
 // flight, model state) are read from the scheduler's snapshot at scrape time, so they are exact
 // whenever Prometheus looks and cost nothing per request. Names and buckets: metric-definitions.ts.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ModelSnapshot } from '../scheduler/model-slot.js';
+import type { ModelSnapshot } from '../scheduler/slot-view.js';
 import type { ModelStateEvent, RequestEvent, SchedulerEvents } from '../scheduler/scheduler-events.js';
 import {
   LATENCY_BUCKETS,

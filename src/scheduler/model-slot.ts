@@ -5,46 +5,9 @@ import type { Endpoint } from '../runtime/container-runtime.js';
 import type { RunningContainer } from './container-lifecycle.js';
 import { recordFailure, recordServed, type FailureRecord } from './crash-backoff.js';
 import { canTransition, type ModelStatus } from './model-state.js';
-import type { LoadReason, UnloadReason } from './scheduler-events.js';
+import type { LoadReason } from './scheduler-events.js';
+import type { ModelSnapshot, SlotObserver, TransitionDetail } from './slot-view.js';
 import { whenCancelled, type Cancellation } from '../util/lazy-abort.js';
-
-/** What a status change carries for observers (state-observer.ts). */
-export interface TransitionDetail {
-  reason?: string;
-  cause?: LoadReason | UnloadReason;
-  durationMs?: number;
-  exitCode?: number;
-  oomKilled?: boolean;
-}
-
-/** What an observer may read of a slot. */
-export type ObservedSlot = Pick<ModelSlot, 'id' | 'model' | 'status' | 'queued' | 'inFlight' | 'containerId' | 'loadCause' | 'hasWaiters'>;
-
-/** Told of every status change and of every change of the queued / in-flight counts. */
-export interface SlotObserver {
-  transitioned(slot: ObservedSlot, from: ModelStatus, to: ModelStatus, detail: TransitionDetail): void;
-  countsChanged(slot: ObservedSlot): void;
-}
-
-export interface ModelSnapshot {
-  id: string;
-  status: ModelStatus;
-  usesGpu: boolean;
-  devices: string[];
-  vramBytes?: number;
-  inFlight: number;
-  queued: number;
-  draining: boolean;
-  pinned: boolean;
-  baseline: boolean;
-  containerId?: string;
-  lastUsedAt?: number;
-  loadedAt?: number;
-  loadDurationMs?: number;
-  lastError?: string;
-  /** Asleep since (ms epoch), while sleeping. */
-  sleepingSince?: number;
-}
 
 export interface Waiter<T> {
   enqueuedAt: number;

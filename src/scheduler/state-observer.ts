@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import { ModelLogBuffers } from './log-buffers.js';
-import type { ObservedSlot, SlotObserver, TransitionDetail } from './model-slot.js';
+import type { ObservedSlot, SlotObserver, TransitionDetail } from './slot-view.js';
 import type { ModelStatus } from './model-state.js';
 import type { LoadProgressEvent, LoadReason, ModelStateEvent, SchedulerEvents, UnloadReason } from './scheduler-events.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SwapdockMetrics } from '../../src/metrics/swapdock-metrics.js';
-import type { ModelSnapshot } from '../../src/scheduler/model-slot.js';
+import type { ModelSnapshot } from '../../src/scheduler/slot-view.js';
 import type { ModelStatus } from '../../src/scheduler/model-state.js';
 import { SchedulerEvents, type ModelStateEvent, type RequestEvent } from '../../src/scheduler/scheduler-events.js';
 import { parseExposition, sampleValue } from '../support/prometheus-text.js';
