@@ -2,40 +2,13 @@
 // `responses: translate` model gets for each kind of upstream answer, including the ones the fake
 // backend never gives (JSON to a stream request, a body that is not JSON, a stream cut off).
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { ResponsesSink } from '../../src/api/responses-sink.js';
 import type { ModelConfig } from '../../src/config/schema.js';
 import type { UpstreamControl } from '../../src/proxy/inference-proxy.js';
 import { checkResponsesRequest } from '../../src/proxy/responses/translate-request.js';
-
-class RecordingResponse extends EventEmitter {
-  status = 0;
-  headers: Record<string, unknown> = {};
-  body = '';
-  headersSent = false;
-  writableEnded = false;
-  destroyed = false;
-  writeHead(status: number, headers: Record<string, unknown>) {
-    this.status = status;
-    this.headers = headers;
-    this.headersSent = true;
-    return this;
-  }
-  write(chunk: string | Buffer) {
-    this.body += chunk.toString();
-    return true;
-  }
-  end(chunk?: string | Buffer) {
-    if (chunk) this.body += chunk.toString();
-    this.writableEnded = true;
-    return this;
-  }
-  destroy() {
-    this.destroyed = true;
-  }
-}
+import { RecordingResponse } from '../support/recording-response.js';
 
 const model = { id: 'm' } as ModelConfig;
 const control: UpstreamControl = { pause() {}, resume() {}, abort() {} };

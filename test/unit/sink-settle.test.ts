@@ -3,8 +3,6 @@
 // after it reaches nothing. (A sink that kept the controller kept each request's objects alive into
 // V8's old generation: long young-generation pauses under load.)
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { AnthropicSink } from '../../src/api/anthropic-sink.js';
 import { NodeResponseSink } from '../../src/api/node-response.js';
@@ -13,26 +11,7 @@ import { ResponsesSink } from '../../src/api/responses-sink.js';
 import type { ModelConfig } from '../../src/config/schema.js';
 import type { UpstreamControl } from '../../src/proxy/inference-proxy.js';
 import { checkResponsesRequest } from '../../src/proxy/responses/translate-request.js';
-
-class RecordingResponse extends EventEmitter {
-  headersSent = false;
-  writableEnded = false;
-  destroyed = false;
-  writeHead() {
-    this.headersSent = true;
-    return this;
-  }
-  write() {
-    return true;
-  }
-  end() {
-    this.writableEnded = true;
-    return this;
-  }
-  destroy() {
-    this.destroyed = true;
-  }
-}
+import { RecordingResponse } from '../support/recording-response.js';
 
 const model = { id: 'm' } as ModelConfig;
 const json = { 'content-type': 'application/json' };
@@ -44,7 +23,7 @@ function recordingControl() {
   return { control, aborted };
 }
 
-const res = () => new RecordingResponse() as unknown as ServerResponse;
+const res = () => new RecordingResponse().asServerResponse;
 const sinks: Record<string, () => ResponseSinkBase> = {
   NodeResponseSink: () => new NodeResponseSink(res(), 'req-1'),
   AnthropicSink: () => new AnthropicSink(res(), 'req-1', { mode: 'translate', requestedModel: 'm' }),
