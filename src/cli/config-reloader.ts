@@ -65,7 +65,7 @@ export class ConfigReloader {
  * What `swapdock check` warns about (settings that load but will not work as meant), as warnings
  * in the log: at start-up and after each reload. A warning about one model carries its id.
  */
-export function logConfigWarnings(config: Pick<SwapdockConfig, 'engine' | 'models'>, log: Logger): void {
+export function logConfigWarnings(config: Pick<SwapdockConfig, 'engines' | 'pool' | 'models'>, log: Logger): void {
   // A warning about a model starts "models.<id>: "; ids hold no spaces, so one id matches at most.
   const ids = [...config.models.keys()];
   for (const warning of sleepWarnings(config)) {

@@ -1,19 +1,26 @@
-// What `swapdock check` prints: each model's container as the engine would receive it, and
-// warnings about settings that load but will not work as meant.
+// What `swapdock check` prints: the engines (one, or the pool), each model's container as the
+// engine would receive it and the engines it may run on, and warnings about settings that load
+// but will not work as meant.
 import { stringify } from 'yaml';
 import { formatDuration, formatSize } from '../config/duration.js';
-import type { SleepConfig, SwapdockConfig } from '../config/schema.js';
+import { allowedEngines } from '../config/check-placement.js';
+import type { EngineConfig, SleepConfig, SwapdockConfig } from '../config/schema.js';
 import { formatHttpCall, sleepWarnings } from '../config/sleep-schema.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
 import { redactedAuth, redactedEnv, redactedRegistryAuth, redactedSleep } from '../config/redact.js';
 
 export function describeConfig(config: SwapdockConfig, source: string, asJson: boolean): string {
   const models = [...config.models.values()].map((model) => {
-    const spec = buildContainerSpec(model, { instance: config.instance, network: config.engine.network });
+    const engines = allowedEngines(model.engines, config.engines);
+    // The container is the same on every engine but for the network it joins (and its devices).
+    const spec = buildContainerSpec(model, { instance: config.instance, network: engines[0]?.network ?? '' });
+    const reachedAt = (engine: EngineConfig) =>
+      engine.network ? `${spec.name}:${spec.port} on network ${engine.network}` : `${publishedOn(engine) ?? '127.0.0.1'}:<random port> → ${spec.port}`;
     return {
       model: model.id,
       aliases: model.aliases,
       upstreamModel: model.upstreamModel ?? model.id,
+      ...(config.pool ? { engines: engines.map((e) => e.name) } : {}),
       container: {
         name: spec.name,
         image: spec.image,
@@ -21,7 +28,7 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
         ...(spec.entrypoint ? { entrypoint: spec.entrypoint } : {}),
         command: spec.command ?? [],
         port: spec.port,
-        reachedAt: spec.network ? `${spec.name}:${spec.port} on network ${spec.network}` : `127.0.0.1:<random port> → ${spec.port}`,
+        reachedAt: config.pool ? Object.fromEntries(engines.map((e) => [e.name, reachedAt(e)])) : reachedAt(engines[0]!),
         gpus: spec.gpus ?? 'none (CPU only)',
         // Secret values (marked secret, or named like one) show as "[redacted]".
         env: redactedEnv({ env: spec.env, secretEnv: model.secretEnv }),
@@ -48,7 +55,6 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
   const summary = {
     listen: config.listen,
     instance: config.instance,
-    gpus: config.gpus?.map((g) => `${g.id}: ${formatSize(g.vramBytes)}`) ?? 'detected with nvidia-smi at start-up; without it GPU models are exclusive',
     maxLoaded: config.maxLoaded ?? 'no cap',
     queue: { maxWait: formatDuration(config.queue.maxWaitMs), heartbeat: formatDuration(config.queue.heartbeatMs) },
     swap: { policy: config.swap.policy, maxWait: formatDuration(config.swap.maxWaitMs) },
@@ -56,21 +62,39 @@ export function describeConfig(config: SwapdockConfig, source: string, asJson: b
     metrics: { public: config.metrics.public },
     cors: { origins: config.cors.origins.length ? config.cors.origins : 'off' },
     limits: { maxBody: formatSize(config.limits.maxBodyBytes), maxHeaderSize: formatSize(config.limits.maxHeaderBytes) },
-    engine: {
-      host: config.engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket',
-      network: config.engine.network || `none (ports published on ${config.engine.address ?? "the engine host's address (127.0.0.1 for a socket)"})`,
-      ...(config.engine.tls ? { tls: config.engine.tls } : {}),
-      // Passwords show as "[redacted]".
-      registryAuth: config.engine.registryAuth.length
-        ? redactedRegistryAuth(config)
-        : "none: pulls use the Docker config (~/.docker/config.json) of swapdock's user, else are anonymous",
-      sleepMemory: config.engine.sleepMemory === undefined ? "the engine's total memory minus 8 GiB" : formatSize(config.engine.sleepMemory),
-    },
+    // Passwords show as "[redacted]".
+    engines: config.engines.map((engine) => describeEngine(engine, config.pool)),
     models,
   };
   if (asJson) return JSON.stringify({ ...summary, warnings }, null, 2);
   const warningLines = warnings.map((w) => `# warning: ${w}\n`).join('');
   return `# ${source} is valid: ${models.length} model(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n${warningLines}${stringify(summary)}`;
+}
+
+/** One engine of the pool (or the one engine of `engine:`); registry passwords show as "[redacted]". */
+function describeEngine(engine: EngineConfig, pool: boolean) {
+  return {
+    name: engine.name,
+    host: engine.host ?? 'DOCKER_HOST or the default Docker/Podman socket',
+    address: publishedOn(engine) ?? '127.0.0.1 (for DOCKER_HOST tcp:// or ssh://: its host)',
+    network: engine.network || 'none (model ports are published on the address)',
+    ...(engine.tls ? { tls: engine.tls } : {}),
+    gpus:
+      engine.gpus?.map((g) => `${g.id}: ${formatSize(g.vramBytes)}`) ??
+      (pool ? 'not listed: GPU models are exclusive on it' : 'detected with nvidia-smi at start-up; without it GPU models are exclusive'),
+    sleepMemory: engine.sleepMemory === undefined ? "the engine's total memory minus 8 GiB" : formatSize(engine.sleepMemory),
+    registryAuth: engine.registryAuth.length
+      ? redactedRegistryAuth(engine)
+      : "none: pulls use the Docker config (~/.docker/config.json) of swapdock's user, else are anonymous",
+  };
+}
+
+/** Where model ports are published: `address`, else the host of a tcp:// or ssh:// engine.host, 127.0.0.1 for a socket; undefined = decided by DOCKER_HOST. */
+function publishedOn(engine: EngineConfig): string | undefined {
+  if (engine.address) return engine.address;
+  if (!engine.host) return undefined;
+  if (engine.host.startsWith('unix://') || !URL.canParse(engine.host)) return '127.0.0.1';
+  return new URL(engine.host).hostname;
 }
 
 /** sleep.adminKey shows as "[redacted]". */

@@ -59,13 +59,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   logConfigWarnings(config, log);
   // Registry credentials are looked up per pull in the config in force (a reload may rotate them).
   let scheduler: Scheduler | undefined;
-  const registryAuth = () => (scheduler?.currentConfig ?? config).engine.registryAuth;
-  const runtime = options.runtime ?? new DockerRuntime({ host: config.engine.host, address: config.engine.address, tls: config.engine.tls, log, registryAuth });
+  const registryAuth = () => (scheduler?.currentConfig ?? config).engines[0]!.registryAuth;
+  const runtime = options.runtime ?? new DockerRuntime({ host: config.engines[0]!.host, address: config.engines[0]!.address, tls: config.engines[0]!.tls, log, registryAuth });
   const engine = await runtime.engineInfo();
   log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
 
   const inventory = options.inventory ?? new NvidiaSmiInventory();
-  const devices = config.gpus ?? (await detectGpus(inventory, config, log));
+  const devices = config.engines[0]!.gpus ?? (await detectGpus(inventory, config, log));
   scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events, hostMemoryBytes: engine.memoryBytes });
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);

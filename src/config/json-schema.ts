@@ -4,7 +4,8 @@
 // string, since only the environment decides what it becomes. Numbers and booleans cannot come
 // from a reference (expansion yields strings, which the server refuses there), so the schema
 // refuses them too. What it cannot say — rules across keys (aliases unique, placement, sleep keys
-// of the kind, key strength), engine.address not 0.0.0.0 — `swapdock check` reports.
+// of the kind, key strength, engine/gpus or engines but not both, engine names unique and
+// known), engine.address not 0.0.0.0 — `swapdock check` reports.
 import { z } from 'zod';
 import { ENV_REFERENCE_PATTERN } from './expand-env.js';
 import { configSchema } from './schema.js';

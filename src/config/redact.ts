@@ -1,8 +1,8 @@
 // How secrets in the config are shown wherever the config is shown (`swapdock check`, /api, the
-// web UI): API keys, registry passwords (engine.registryAuth), a sleeping model's sleep.adminKey,
+// web UI): API keys, registry passwords (each engine's registryAuth), a sleeping model's sleep.adminKey,
 // and env values marked secret — or named like a secret (HF_TOKEN, API_KEY, PASSWORD…), in case
 // nobody marked them — become "[redacted]".
-import type { ModelConfig, SleepConfig, SwapdockConfig } from './schema.js';
+import type { EngineConfig, ModelConfig, SleepConfig, SwapdockConfig } from './schema.js';
 
 export const REDACTED = '[redacted]';
 
@@ -28,7 +28,7 @@ export function redactedSleep(sleep: SleepConfig): SleepConfig {
   return sleep.adminKey === undefined ? { ...sleep } : { ...sleep, adminKey: REDACTED };
 }
 
-/** engine.registryAuth as it may be shown: registries and user names, never the passwords. */
-export function redactedRegistryAuth(config: Pick<SwapdockConfig, 'engine'>) {
-  return config.engine.registryAuth.map((c) => ({ registry: c.registry, username: c.username, password: REDACTED }));
+/** An engine's registryAuth as it may be shown: registries and user names, never the passwords. */
+export function redactedRegistryAuth(engine: Pick<EngineConfig, 'registryAuth'>) {
+  return engine.registryAuth.map((c) => ({ registry: c.registry, username: c.username, password: REDACTED }));
 }

@@ -2,40 +2,15 @@
 // and every field is described (the README's config reference follows it).
 // Objects are strict so a misspelled key is an error, never silently ignored.
 import { z } from 'zod';
-import { DURATION_PATTERN, SIZE_PATTERN, parseDurationMs, parseSizeBytes } from './duration.js';
 import { HOW_TO_MAKE_A_KEY, MIN_KEY_LENGTH, weakKeyReason } from './key-strength.js';
-import { checkPlacement } from './check-placement.js';
+import { allowedEngines, checkPlacement } from './check-placement.js';
+import { checkEngineForms, engineSchema, hostGpus, modelEngines, poolSchema, resolveEngines, type EngineConfig } from './engine-schema.js';
 import { LISTEN_ADDRESS } from './listen-address.js';
-import { normalizeRegistry } from './registry-name.js';
+import { duration, size } from './value-schemas.js';
 import { DEFAULT_SLEEP_TIMEOUT, HOW_TO_WRITE_A_REQUEST, HTTP_CALL_PATTERN, checkSleep, parseHttpCall, resolveSleep, type SleepConfig } from './sleep-schema.js';
 
 export type { HttpCall, SleepConfig } from './sleep-schema.js';
-
-// The `.meta` of durations, sizes and requests only feeds the JSON Schema for editors
-// (json-schema.ts): the patterns of what the transforms parse. Parsing itself is unchanged.
-const durationInput = z.union([z.number(), z.string()]).meta({ pattern: DURATION_PATTERN, minimum: 0 });
-const sizeInput = z.union([z.number(), z.string()]).meta({ pattern: SIZE_PATTERN, minimum: 0, multipleOf: 1 });
-
-const duration = (what: string) =>
-  durationInput
-    .transform((value, ctx) => {
-      const ms = parseDurationMs(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `'${value}' is not a duration; write e.g. 30s, 10m, 1h or a number of seconds` });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .describe(`${what} (30s, 10m, 1h, or seconds)`);
-
-const size = sizeInput.transform((value, ctx) => {
-  const bytes = parseSizeBytes(value);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: `'${value}' is not a size; write e.g. 8g, 512m or a number of bytes` });
-    return z.NEVER;
-  }
-  return bytes;
-});
+export type { EngineConfig, GpuDevice } from './engine-schema.js';
 
 const listenAddress = z
   .string()
@@ -49,13 +24,6 @@ const gpus = z
     z.array(z.union([z.string().min(1), z.number().int().min(0)]).transform(String)).min(1),
   ])
   .describe('GPUs for the container: all, a count, or a list of device ids. Absent = CPU only.');
-
-const deviceId = z.union([z.string().min(1), z.number().int().min(0)]).transform(String);
-
-const gpuDevice = z.strictObject({
-  id: deviceId.describe('Device index or UUID as the NVIDIA runtime knows it'),
-  vram: size.describe('Memory of this GPU, e.g. 24g'),
-});
 
 const httpPath = z.string().regex(/^\//, "must start with '/'");
 
@@ -83,7 +51,7 @@ const sleepSchema = z
       .literal([1, 2], { error: 'write 1 (weights kept in host RAM: fast wake) or 2 (weights dropped: reloaded on wake)' })
       .optional()
       .describe('vllm only: 1 = weights kept in host RAM (fast wake), 2 = dropped and reloaded on wake; default 1'),
-    memory: size.optional().describe('Host RAM it holds while asleep, counted against engine.sleepMemory; default: vllm level 1 its vram times its GPUs, else 0'),
+    memory: size.optional().describe('Host RAM it holds while asleep, counted against the sleepMemory of its engine; default: vllm level 1 its vram times its GPUs, else 0'),
     vram: size.optional().describe('VRAM it still holds on each of its GPUs while asleep (CUDA context); default 0'),
     ttl: duration('Asleep this long, the container is stopped; 0 = never (the default)').optional(),
     timeout: duration('A sleep or wake call that takes longer has failed').prefault(DEFAULT_SLEEP_TIMEOUT),
@@ -113,6 +81,7 @@ export const modelSchema = z
       .describe('Environment of the container; write NAME: { value: ..., secret: true } to keep a value out of logs, /api output and the UI'),
     volumes: z.array(z.string().regex(/^[^:]+:[^:]+(:[^:]+)?$/, 'write source:target or source:target:ro')).default([]),
     gpus: gpus.optional(),
+    engines: modelEngines.optional(),
     health: httpPath.default('/health').describe('Readiness path; 200 means ready'),
     ttl: duration('Idle time after the last response before the model is stopped; 0 = never').optional(),
     startTimeout: duration('How long a start may take until the model is ready').optional(),
@@ -162,59 +131,6 @@ const defaultsSchema = z
   })
   .prefault({});
 
-const engineSchema = z
-  .strictObject({
-    host: z
-      .string()
-      .regex(/^(unix|tcp|http|https|ssh):\/\//, 'write unix:///path/to/socket, tcp://host:port or ssh://user@host')
-      .optional()
-      .describe('Engine API address; default DOCKER_HOST, else the usual Docker/Podman sockets'),
-    address: z
-      .string()
-      .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/, 'write an IP address or host name, without a port')
-      .refine((a) => !['0.0.0.0', '::', '[::]'].includes(a), 'never every interface: give an address of the engine host that swapdock reaches')
-      .optional()
-      .describe("Address of the engine's host where model ports are published and swapdock connects; default: the host of a tcp:// or ssh:// engine.host, 127.0.0.1 for a socket"),
-    tls: z
-      .strictObject({
-        ca: z.string().min(1).describe('CA certificate (PEM file) that signed the engine\'s certificate'),
-        cert: z.string().min(1).describe('Client certificate (PEM file)'),
-        key: z.string().min(1).describe('Client private key (PEM file)'),
-      })
-      .optional()
-      .describe('TLS for a tcp:// engine (dockerd --tlsverify); the files are read at start-up'),
-    network: z.string().default('').describe('When set, containers join this network and are reached by name'),
-    registryAuth: z
-      .array(
-        z.strictObject({
-          registry: z
-            .string()
-            .regex(/^([a-z][a-z0-9+.-]*:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?[^\s]*$/, 'write the registry host as in image names, e.g. ghcr.io or registry.example.com:5000')
-            .describe('Registry host[:port] as written in image names (docker.io for Docker Hub)'),
-          username: z.string().min(1).describe('User name (for a token: the name the registry expects with it)'),
-          password: z.string().min(1).describe('Password or access token; write ${ENV_VAR} to read it from the environment. Redacted wherever the config is shown'),
-        }),
-      )
-      .default([])
-      .describe("Credentials for pulling private images, per registry; a registry not listed uses the Docker config (~/.docker/config.json) of swapdock's user"),
-    sleepMemory: size
-      .optional()
-      .describe("Host RAM that sleeping models may hold in total (their sleep.memory), e.g. 64g; default: the engine's total memory minus 8g"),
-  })
-  .superRefine((engine, ctx) => {
-    if (engine.tls && engine.host && !/^(tcp|https):/.test(engine.host)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: `engine.tls is for tcp:// hosts, not '${engine.host}'` });
-    }
-    const seen = new Map<string, number>();
-    engine.registryAuth.forEach((entry, index) => {
-      const key = normalizeRegistry(entry.registry);
-      const first = seen.get(key);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['registryAuth', index, 'registry'], message: `'${entry.registry}' is the same registry as entry ${first}; give each registry once` });
-      else seen.set(key, index);
-    });
-  })
-  .prefault({});
-
 const modelIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 
 export const configSchema = z
@@ -226,13 +142,10 @@ export const configSchema = z
       .default('default')
       .describe('Name recorded on every container; two swapdocks sharing an engine need different names'),
     shutdownTimeout: duration('How long SIGTERM waits for in-flight requests').prefault('30s'),
-    engine: engineSchema,
+    engine: engineSchema.optional(),
+    engines: poolSchema.optional(),
     defaults: defaultsSchema,
-    gpus: z
-      .array(gpuDevice)
-      .min(1)
-      .optional()
-      .describe("The host's GPUs; absent = detected with nvidia-smi, else GPU models are simply exclusive"),
+    gpus: hostGpus.optional(),
     maxLoaded: z.number().int().min(1).optional().describe('At most this many models loaded at once'),
     limits: z
       .strictObject({
@@ -301,7 +214,7 @@ export const configSchema = z
         } else owner.set(alias, id);
       });
     }
-    for (const issue of checkPlacement(config)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of [...checkEngineForms(config), ...checkPlacement(config)]) ctx.addIssue({ code: 'custom', ...issue });
     config.auth.keys.forEach((entry, index) => {
       const weak = weakKeyReason(entry.key);
       if (weak) ctx.addIssue({ code: 'custom', path: ['auth', 'keys', index, 'key'], message: `the key of '${entry.name}' cannot be used: ${weak}. ${HOW_TO_MAKE_A_KEY}` });
@@ -330,22 +243,17 @@ export interface ModelConfig extends Omit<ParsedModel, 'ttl' | 'startTimeout' | 
   stopTimeoutMs: number;
   /** Put to sleep instead of stopped; undefined = never sleeps. */
   sleep?: SleepConfig;
+  /** Names of the engines it may run on; undefined = any engine of the pool. */
+  engines?: string[];
 }
 
-export interface GpuDevice {
-  id: string;
-  vramBytes: number;
-}
-
-export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits' | 'engine'> {
-  engine: Omit<ParsedConfig['engine'], 'sleepMemory'> & {
-    /** Bytes; undefined = the engine's total memory minus 8g, resolved at runtime. */
-    sleepMemory?: number;
-  };
+export interface SwapdockConfig extends Omit<ParsedConfig, 'models' | 'defaults' | 'shutdownTimeout' | 'gpus' | 'queue' | 'swap' | 'limits' | 'engine' | 'engines'> {
+  /** The engines models run on, in config order; always at least one. `engine:` + `gpus:` is the one engine named 'default'. */
+  engines: EngineConfig[];
+  /** Written with `engines:` (false for `engine:` + `gpus:`). */
+  pool: boolean;
   limits: { maxBodyBytes: number; maxHeaderBytes: number };
   shutdownTimeoutMs: number;
-  /** Configured inventory; undefined = detect at start-up. */
-  gpus?: GpuDevice[];
   queue: { maxWaitMs: number; heartbeatMs: number };
   swap: { policy: 'grouped' | 'fifo'; maxWaitMs: number };
   defaults: { ttlMs: number; startTimeoutMs: number; stopTimeoutMs: number };
@@ -358,6 +266,7 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
     startTimeoutMs: parsed.defaults.startTimeout,
     stopTimeoutMs: parsed.defaults.stopTimeout,
   };
+  const { engines, pool } = resolveEngines(parsed);
   const models = new Map<string, ModelConfig>();
   for (const [id, { ttl, startTimeout, stopTimeout, vram, memory, env: rawEnv, sleep, ...rest }] of Object.entries(parsed.models)) {
     const env: Record<string, string> = {};
@@ -379,18 +288,25 @@ export function resolveConfig(parsed: ParsedConfig): SwapdockConfig {
       ttlMs: ttl ?? defaults.ttlMs,
       startTimeoutMs: startTimeout ?? defaults.startTimeoutMs,
       stopTimeoutMs: stopTimeout ?? defaults.stopTimeoutMs,
-      ...(sleep ? { sleep: resolveSleep(sleep, { gpus: rest.gpus, vramBytes: vram }, parsed.gpus?.length) } : {}),
+      ...(sleep ? { sleep: resolveSleep(sleep, { gpus: rest.gpus, vramBytes: vram }, largestGpuCount(allowedEngines(rest.engines, engines))) } : {}),
     });
   }
-  const { models: _m, defaults: _d, shutdownTimeout, gpus, queue, swap, limits, ...rest } = parsed;
+  const { models: _m, defaults: _d, shutdownTimeout, engine: _e, engines: _p, gpus: _g, queue, swap, limits, ...rest } = parsed;
   return {
     ...rest,
+    engines,
+    pool,
     shutdownTimeoutMs: shutdownTimeout,
-    gpus: gpus?.map((g) => ({ id: g.id, vramBytes: g.vram })),
     queue: { maxWaitMs: queue.maxWait, heartbeatMs: queue.heartbeat },
     swap: { policy: swap.policy, maxWaitMs: swap.maxWait },
     limits: { maxBodyBytes: limits.maxBody, maxHeaderBytes: limits.maxHeaderSize },
     defaults,
     models,
   };
+}
+
+/** The most GPUs any of these engines lists; undefined when none lists its GPUs. */
+function largestGpuCount(engines: EngineConfig[]): number | undefined {
+  const most = Math.max(0, ...engines.map((e) => e.gpus?.length ?? 0));
+  return most > 0 ? most : undefined;
 }

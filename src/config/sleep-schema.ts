@@ -1,8 +1,9 @@
-// Sleeping models (`models.*.sleep`, `engine.sleepMemory`): the rules a zod shape alone cannot
+// Sleeping models (`models.*.sleep`, the engines' `sleepMemory`): the rules a zod shape alone cannot
 // say — which keys belong to which kind, what sleeping needs from the model (GPUs, vram), the
 // defaults that depend on the model, and what `swapdock check` warns about. The keys themselves,
 // with their descriptions, are in schema.ts.
 import { formatSize } from './duration.js';
+import { allowedEngines } from './check-placement.js';
 import type { SwapdockConfig } from './schema.js';
 
 export type SleepKind = 'vllm' | 'tabbyapi' | 'http';
@@ -18,7 +19,7 @@ export interface SleepConfig {
   kind: SleepKind;
   /** vllm: 1 = weights kept in host RAM (fast wake), 2 = dropped, reloaded on wake. 1 for the other kinds. */
   level: 1 | 2;
-  /** Host RAM it holds while asleep; counts against engine.sleepMemory. */
+  /** Host RAM it holds while asleep; counts against the sleepMemory of the engine it sleeps on. */
   memoryBytes: number;
   /** VRAM it still holds on each of its GPUs while asleep (CUDA context). */
   vramBytes: number;
@@ -127,8 +128,9 @@ export function checkSleep(model: ModelShape): SleepIssue[] {
 
 /**
  * The defaults. `memoryBytes` for vLLM level 1 is the weights it moves to host RAM: its vram times
- * its GPUs (the listed ids, the count, or for `all` the top-level gpus list when there is one, else
- * one GPU); 0 without vram. Level 2, tabbyapi and http keep nothing in host RAM by default.
+ * its GPUs (the listed ids, the count, or for `all` `inventorySize`: the most GPUs listed by an
+ * engine it may use, else one GPU); 0 without vram. Level 2, tabbyapi and http keep nothing in
+ * host RAM by default.
  */
 export function resolveSleep(sleep: ParsedSleep, model: { gpus?: 'all' | number | string[]; vramBytes?: number }, inventorySize?: number): SleepConfig {
   const level = sleep.level ?? 1;
@@ -157,10 +159,15 @@ export function hasSleepModeFlag(args: readonly string[]): boolean {
   return args.some((arg) => arg.split(/\s+/).some((word) => SLEEP_MODE_FLAG.test(word)));
 }
 
-/** What `swapdock check` warns about: sleep settings that load but will not work as meant. */
-export function sleepWarnings(config: Pick<SwapdockConfig, 'engine' | 'models'>): string[] {
+/**
+ * What `swapdock check` warns about: sleep settings that load but will not work as meant. The
+ * sleepMemory of each engine is compared with the sleepers that may run there; a pool's engines
+ * are named `engines[i].sleepMemory`, the one engine of `engine:` `engine.sleepMemory`.
+ */
+export function sleepWarnings(config: Pick<SwapdockConfig, 'engines' | 'pool' | 'models'>): string[] {
   const warnings: string[] = [];
   const sleepers = [...config.models.values()].filter((m) => m.sleep);
+  const limitName = config.pool ? 'the sleepMemory of its engines' : 'engine.sleepMemory';
   for (const model of sleepers) {
     const sleep = model.sleep!;
     if (sleep.kind !== 'vllm') continue;
@@ -173,19 +180,23 @@ export function sleepWarnings(config: Pick<SwapdockConfig, 'engine' | 'models'>)
     if (sleep.level === 1 && sleep.memoryBytes === 0 && model.vramBytes === undefined) {
       warnings.push(
         `models.${model.id}: sleep.memory is 0. At level 1 vLLM keeps the weights in host RAM, and without the model's vram ` +
-          'swapdock cannot tell how much: set sleep.memory (about the size of the weights) so engine.sleepMemory is respected.',
+          `swapdock cannot tell how much: set sleep.memory (about the size of the weights) so ${limitName} is respected.`,
       );
     }
   }
-  const limit = config.engine.sleepMemory;
-  const total = sleepers.reduce((sum, m) => sum + m.sleep!.memoryBytes, 0);
-  if (limit !== undefined && total > limit) {
-    const each = sleepers.filter((m) => m.sleep!.memoryBytes > 0).map((m) => `${m.id} ${formatSize(m.sleep!.memoryBytes)}`);
+  config.engines.forEach((engine, index) => {
+    const limit = engine.sleepMemory;
+    if (limit === undefined) return;
+    const here = sleepers.filter((m) => allowedEngines(m.engines, [engine]).length > 0);
+    const total = here.reduce((sum, m) => sum + m.sleep!.memoryBytes, 0);
+    if (total <= limit) return;
+    const key = config.pool ? `engines[${index}].sleepMemory` : 'engine.sleepMemory';
+    const each = here.filter((m) => m.sleep!.memoryBytes > 0).map((m) => `${m.id} ${formatSize(m.sleep!.memoryBytes)}`);
     warnings.push(
-      `engine.sleepMemory: the sleep.memory of the models that can sleep adds up to ${formatSize(total)} (${each.join(', ')}), ` +
-        `more than engine.sleepMemory (${formatSize(limit)}). Not an error: only the models that fit sleep at once, the others ` +
-        'are stopped instead. Raise engine.sleepMemory to keep them all asleep.',
+      `${key}: the sleep.memory of the models that can sleep${config.pool ? ` on engine '${engine.name}'` : ''} adds up to ${formatSize(total)} (${each.join(', ')}), ` +
+        `more than ${key} (${formatSize(limit)}). Not an error: only the models that fit sleep at once, the others ` +
+        `are stopped instead. Raise ${key} to keep them all asleep.`,
     );
-  }
+  });
   return warnings;
 }

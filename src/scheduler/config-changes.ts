@@ -35,8 +35,8 @@ export function settingsNeedingRestart(previous: SwapdockConfig, next: SwapdockC
   const out: string[] = [];
   if (previous.listen !== next.listen) out.push('listen');
   if (previous.instance !== next.instance) out.push('instance');
-  if (previous.engine.host !== next.engine.host) out.push('engine.host');
-  if (previous.engine.network !== next.engine.network) out.push('engine.network');
+  if (previous.engines[0]!.host !== next.engines[0]!.host) out.push('engine.host');
+  if (previous.engines[0]!.network !== next.engines[0]!.network) out.push('engine.network');
   return out;
 }
 

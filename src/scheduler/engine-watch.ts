@@ -36,7 +36,7 @@ export class EngineWatch {
     const plan = planAdoption(containers, (modelId, devices) => {
       const slot = this.s.slots.get(modelId);
       if (!slot) return undefined;
-      const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engine.network }, budget.inventory ? devices : undefined);
+      const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engines[0]!.network }, budget.inventory ? devices : undefined);
       return spec.labels[LABEL_SPEC_HASH];
     });
     const removals = plan.remove.map(async ({ container, reason }) => {

@@ -21,7 +21,7 @@ export class ModelLifecycle {
     const config = ctx.config();
     const budget = ctx.budget();
     const log = ctx.log.child({ model: slot.id });
-    const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engine.network }, budget.inventory ? slot.devices : undefined);
+    const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engines[0]!.network }, budget.inventory ? slot.devices : undefined);
     const shown = budget.visibleDevices(slot.devices);
     log.info({ image: spec.image, devices: shown }, `Starting model '${slot.id}'${shown.length ? ` on GPU ${shown.join(', ')}` : ''}`);
     const startedAt = ctx.now();

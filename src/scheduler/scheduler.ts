@@ -99,7 +99,7 @@ export class Scheduler {
       config: () => this.config,
       budget: () => this.budget,
       isShuttingDown: () => this.shuttingDown,
-      sleepBudget: () => this.config.engine.sleepMemory ?? defaultSleepMemory(this.hostMemoryBytes),
+      sleepBudget: () => this.config.engines[0]!.sleepMemory ?? defaultSleepMemory(this.hostMemoryBytes),
       schedule: () => this.schedule(),
     };
     this.lifecycle = new ModelLifecycle(this.ctx);
@@ -125,7 +125,7 @@ export class Scheduler {
   reload(next: SwapdockConfig): ReloadSummary {
     const previous = this.config;
     this.config = next;
-    this.budget = new GpuBudget(next, next.gpus ?? this.budget.inventory, this.inventory);
+    this.budget = new GpuBudget(next, next.engines[0]!.gpus ?? this.budget.inventory, this.inventory);
     const summary = applyConfigChanges(this.ctx, this.lifecycle, previous, next);
     this.schedule();
     return summary;

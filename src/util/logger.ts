@@ -6,7 +6,7 @@ export type LogFormat = 'json' | 'pretty';
 
 /**
  * Never log a secret: API keys (request headers, cookies, auth.keys), container env values,
- * registry passwords (engine.registryAuth, an engine AuthConfig) and tabbyAPI admin keys (a model's sleep.adminKey, the x-admin-key header), wherever a log call
+ * registry passwords (an engine's registryAuth, in engine: or engines:, an engine AuthConfig) and tabbyAPI admin keys (a model's sleep.adminKey, the x-admin-key header), wherever a log call
  * might carry them, are written as "[redacted]". pino's redact (@pinojs/redact) matches exact
  * paths: `*` stands for exactly one key, so `*.adminKey` covers { sleep: { adminKey } } and
  * `*.sleep.adminKey` covers { model: { sleep: { adminKey } } }, nothing deeper.
@@ -19,6 +19,7 @@ export const LOG_REDACTION = {
     'env', '*.env', 'spec.env',
     'adminKey', '*.adminKey', '*.sleep.adminKey',
     'password', '*.password', 'authconfig', '*.authconfig', 'engine.registryAuth[*].password', '*.engine.registryAuth[*].password',
+    'engines[*].registryAuth[*].password', '*.engines[*].registryAuth[*].password',
   ],
   censor: '[redacted]',
 };

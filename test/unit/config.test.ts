@@ -50,8 +50,8 @@ describe('loading the config', () => {
     );
     assert.equal(config.listen, '127.0.0.1:8080');
     assert.equal(config.instance, 'default');
-    assert.equal(config.engine.network, '');
-    assert.equal(config.engine.host, undefined);
+    assert.equal(config.engines[0]!.network, '');
+    assert.equal(config.engines[0]!.host, undefined);
     const a = config.models.get('a')!;
     assert.equal(a.ttlMs, 0);
     assert.equal(a.stopTimeoutMs, 2000);
@@ -111,7 +111,7 @@ models:
     assert.equal(model.memoryBytes, 16 * 1024 ** 3, 'memory becomes memoryBytes');
     assert.equal('memory' in model, false);
     assert.equal(model.startTimeoutMs, 900_000);
-    assert.equal(config.engine.host, 'unix:///var/run/docker.sock');
+    assert.equal(config.engines[0]!.host, 'unix:///var/run/docker.sock');
   });
 
   it('reports every problem with its YAML path and line', () => {
@@ -171,7 +171,7 @@ models:
       't',
       {},
     );
-    assert.deepEqual(config.gpus, [{ id: '0', vramBytes: 24 * 1024 ** 3 }, { id: '1', vramBytes: 24 * 1024 ** 3 }]);
+    assert.deepEqual(config.engines[0]!.gpus, [{ id: '0', vramBytes: 24 * 1024 ** 3 }, { id: '1', vramBytes: 24 * 1024 ** 3 }]);
     assert.equal(config.maxLoaded, 3);
     assert.deepEqual(config.queue, { maxWaitMs: 120_000, heartbeatMs: 2000 });
     assert.deepEqual(config.swap, { policy: 'fifo', maxWaitMs: 10_000 });
@@ -184,7 +184,7 @@ models:
     const config = parseConfigText(`models:\n  a: { image: x }\n`, 't', {});
     assert.deepEqual(config.swap, { policy: 'grouped', maxWaitMs: 30_000 });
     assert.deepEqual(config.queue, { maxWaitMs: 600_000, heartbeatMs: 5000 });
-    assert.equal(config.gpus, undefined);
+    assert.equal(config.engines[0]!.gpus, undefined);
     const a = config.models.get('a')!;
     assert.deepEqual([a.pinned, a.maxConcurrent, a.maxQueue, a.preload, a.baseline], [false, 32, 256, false, false]);
   });

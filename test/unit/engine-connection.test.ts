@@ -137,13 +137,13 @@ describe('config: engine.host, engine.address, engine.tls', () => {
   };
 
   it('accepts ssh:// hosts, an address and TLS files', () => {
-    assert.equal(load('{ host: "ssh://ops@gpu-box" }').engine.host, 'ssh://ops@gpu-box');
+    assert.equal(load('{ host: "ssh://ops@gpu-box" }').engines[0]!.host, 'ssh://ops@gpu-box');
     const c = load('{ host: "tcp://gpu-box:2376", address: 10.0.0.5, tls: { ca: /etc/sd/ca.pem, cert: /etc/sd/cert.pem, key: /etc/sd/key.pem } }');
-    assert.equal(c.engine.address, '10.0.0.5');
-    assert.deepEqual(c.engine.tls, { ca: '/etc/sd/ca.pem', cert: '/etc/sd/cert.pem', key: '/etc/sd/key.pem' });
-    assert.equal(load('{ address: "gpu-box.lan" }').engine.address, 'gpu-box.lan');
-    assert.equal(load('{ address: "fd00::5" }').engine.address, 'fd00::5');
-    assert.equal(load('{}').engine.address, undefined);
+    assert.equal(c.engines[0]!.address, '10.0.0.5');
+    assert.deepEqual(c.engines[0]!.tls, { ca: '/etc/sd/ca.pem', cert: '/etc/sd/cert.pem', key: '/etc/sd/key.pem' });
+    assert.equal(load('{ address: "gpu-box.lan" }').engines[0]!.address, 'gpu-box.lan');
+    assert.equal(load('{ address: "fd00::5" }').engines[0]!.address, 'fd00::5');
+    assert.equal(load('{}').engines[0]!.address, undefined);
   });
 
   it('rejects every-interface and port-carrying addresses, TLS on sockets and ssh, incomplete TLS', () => {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadConfigFile } from '../../src/config/load-config.js';
+import { loadConfigFile, parseConfigText } from '../../src/config/load-config.js';
 import { configSchema, modelSchema } from '../../src/config/schema.js';
 
 const root = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url));
@@ -36,11 +36,32 @@ describe('models.yaml documents the schema', () => {
     const raw = parse(await readFile(root('models.yaml'), 'utf8')) as Record<string, unknown> & {
       models: Record<string, Record<string, unknown>>;
     };
-    for (const key of Object.keys(configSchema.shape)) assert.ok(key in raw, `top-level key '${key}' missing`);
+    // `engines:` (a pool) replaces `engine:` and `gpus:`: it is the commented example below.
+    for (const key of Object.keys(configSchema.shape)) if (key !== 'engines') assert.ok(key in raw, `top-level key '${key}' missing`);
     const used = new Set(Object.values(raw.models).flatMap((m) => Object.keys(m)));
-    for (const key of Object.keys(modelSchema.shape)) assert.ok(used.has(key), `no model sets '${key}'`);
+    for (const key of Object.keys(modelSchema.shape)) if (key !== 'engines') assert.ok(used.has(key), `no model sets '${key}'`);
     const gpuForms = new Set<string>(Object.values(raw.models).map((m) => (Array.isArray(m.gpus) ? 'ids' : typeof m.gpus)));
     for (const form of ['string', 'number', 'ids']) assert.ok(gpuForms.has(form), `gpus written as ${form} missing`);
+  });
+
+  it('shows a pool (engines:) in a commented example that loads and uses every key of an engines entry and models.*.engines', async () => {
+    const text = await readFile(root('models.yaml'), 'utf8');
+    const lines = text.split('\n');
+    const start = lines.indexOf('# engines:');
+    assert.ok(start > 0, 'a commented `# engines:` example');
+    const block: string[] = [];
+    for (const line of lines.slice(start)) {
+      if (!line.startsWith('#')) break;
+      block.push(line.replace(/^# ?/, ''));
+    }
+    const example = block.join('\n');
+    const config = parseConfigText(example, 'the engines example of models.yaml', { GHCR_TOKEN: 'token-from-env' });
+    assert.equal(config.pool, true);
+    assert.deepEqual(config.engines.map((e) => e.name), ['tower', 'rack']);
+    const raw = parse(example) as { engines: Record<string, unknown>[]; models: Record<string, Record<string, unknown>> };
+    const entryKeys = new Set(raw.engines.flatMap((e) => Object.keys(e)));
+    for (const key of ['name', 'host', 'address', 'tls', 'network', 'registryAuth', 'sleepMemory', 'gpus']) assert.ok(entryKeys.has(key), `no engines entry sets '${key}'`);
+    assert.ok(Object.values(raw.models).some((m) => 'engines' in m), 'no model of the example sets engines');
   });
 });
 
@@ -77,8 +98,8 @@ describe('compose.example.yaml', () => {
     assert.ok(volumes.some((v) => v.endsWith(':/var/run/docker.sock')), 'engine socket mounted');
     assert.ok(volumes.some((v) => /compose\.models\.yaml:\/config\/models\.yaml(:ro)?$/.test(v)), 'config mounted');
     const config = await loadConfigFile(root('compose.models.yaml'), cleanEnv());
-    assert.equal(config.engine.network, 'swapdock');
+    assert.equal(config.engines[0]!.network, 'swapdock');
     const names = Object.entries(compose.networks).map(([key, n]) => n?.name ?? key);
-    assert.ok(names.includes(config.engine.network), `a compose network is named '${config.engine.network}'`);
+    assert.ok(names.includes(config.engines[0]!.network), `a compose network is named '${config.engines[0]!.network}'`);
   });
 });

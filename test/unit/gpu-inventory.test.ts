@@ -47,13 +47,13 @@ describe('waiting for VRAM to be free after a stop', () => {
         return [{ id: '0', totalBytes: 24 * 1024 * MIB, usedBytes: reads < 4 ? 20 * 1024 * MIB : 1024 * MIB }];
       },
     };
-    await new GpuBudget(config, config.gpus, probe).waitUntilFree(['0'], 20 * 1024 * MIB, log);
+    await new GpuBudget(config, config.engines[0]!.gpus, probe).waitUntilFree(['0'], 20 * 1024 * MIB, log);
     assert.equal(reads, 4, 'returned as soon as the memory showed free');
   });
 
   it('does not wait when memory cannot be measured', async () => {
     let reads = 0;
-    await new GpuBudget(config, config.gpus, { read: async () => (reads++, undefined) }).waitUntilFree(['0'], 20 * 1024 * MIB, log);
+    await new GpuBudget(config, config.engines[0]!.gpus, { read: async () => (reads++, undefined) }).waitUntilFree(['0'], 20 * 1024 * MIB, log);
     assert.equal(reads, 1);
   });
 });

@@ -64,8 +64,8 @@ describe('engine.registryAuth in the config', () => {
       'test.yaml',
       { REG_PASSWORD: SECRET },
     );
-    assert.deepEqual(config.engine.registryAuth, [{ registry: 'registry.example.com:5000', username: 'bot', password: SECRET }]);
-    assert.deepEqual(parseConfigText(MODELS, 'test.yaml', {}).engine.registryAuth, []);
+    assert.deepEqual(config.engines[0]!.registryAuth, [{ registry: 'registry.example.com:5000', username: 'bot', password: SECRET }]);
+    assert.deepEqual(parseConfigText(MODELS, 'test.yaml', {}).engines[0]!.registryAuth, []);
   });
   it('rejects unknown keys, an empty password, a registry that is not a host, and the same registry twice', () => {
     const issues = problems(
@@ -91,19 +91,23 @@ describe('engine.registryAuth in the config', () => {
       assert.match(text, /bot/);
       assert.match(text, /\[redacted\]/);
     }
-    const parsed = JSON.parse(describeConfig(config, 'models.yaml', true)) as { engine: { registryAuth: unknown } };
-    assert.deepEqual(parsed.engine.registryAuth, [{ registry: 'registry.example.com:5000', username: 'bot', password: '[redacted]' }]);
+    const parsed = JSON.parse(describeConfig(config, 'models.yaml', true)) as { engines: { registryAuth: unknown }[] };
+    assert.deepEqual(parsed.engines[0]!.registryAuth, [{ registry: 'registry.example.com:5000', username: 'bot', password: '[redacted]' }]);
   });
   it('keeps passwords and engine AuthConfigs out of the logs', () => {
     let out = '';
     const sink = new Writable({ write: (chunk, _enc, done) => ((out += String(chunk)), done()) });
     const log = pino({ redact: LOG_REDACTION }, sink);
     const config = parseConfigText(`engine:\n  registryAuth:\n    - { registry: r.example.com, username: bot, password: "${SECRET}" }\n${MODELS}`, 'test.yaml', {});
-    log.info({ config: { engine: config.engine } }, 'config');
-    log.info({ engine: config.engine }, 'engine');
+    const pool = parseConfigText(`engines:\n  - { name: a }\n  - name: b\n    registryAuth:\n      - { registry: r.example.com, username: bot, password: "${SECRET}" }\n${MODELS}`, 'test.yaml', {});
+    log.info({ config: { engines: config.engines } }, 'config');
+    log.info({ engine: config.engines[0] }, 'engine');
+    log.info({ config: { engines: pool.engines } }, 'pool config');
+    log.info({ engines: pool.engines }, 'pool');
+    log.info({ engine: pool.engines[1] }, 'pool engine');
     log.info({ authconfig: { username: 'bot', password: SECRET } }, 'pull');
     log.info({ opts: { authconfig: { password: SECRET } }, password: SECRET }, 'pull');
-    assert.equal(out.split('\n').filter(Boolean).length, 4);
+    assert.equal(out.split('\n').filter(Boolean).length, 7);
     assert.ok(!out.includes(SECRET), out);
   });
 });

@@ -12,7 +12,7 @@ const NOW = 1_000_000;
 
 function setup(yaml: string, withInventory = false) {
   const config = parseConfigText(yaml, 'test', {});
-  const gpus = new GpuBudget(config, withInventory ? config.gpus : undefined, noGpuInventory);
+  const gpus = new GpuBudget(config, withInventory ? config.engines[0]!.gpus : undefined, noGpuInventory);
   const view = (id: string, fields: Partial<ModelView> = {}): ModelView => {
     const model = config.models.get(id)!;
     return { id, model, status: 'stopped', usesGpu: model.gpus !== undefined, devices: [], inFlight: 0, queued: 0, lastUsedAt: 0, waking: false, deferred: false, ...fields };

@@ -44,7 +44,7 @@ models:
       ttl: 2h
       timeout: 60s
 `);
-    assert.equal(config.engine.sleepMemory, 64 * GiB);
+    assert.equal(config.engines[0]!.sleepMemory, 64 * GiB);
     assert.deepEqual(config.models.get('qwen')!.sleep, {
       kind: 'vllm',
       level: 1,
@@ -58,7 +58,7 @@ models:
   it('without sleep a model never sleeps, and engine.sleepMemory is left to the runtime', () => {
     const config = load(model('gpus: 1'));
     assert.equal('sleep' in config.models.get('m')!, false);
-    assert.equal(config.engine.sleepMemory, undefined);
+    assert.equal(config.engines[0]!.sleepMemory, undefined);
   });
 
   it('vllm defaults: level 1, host RAM = vram times the GPUs, no VRAM asleep, never stopped, 60 s timeout', () => {
