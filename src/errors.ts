@@ -158,6 +158,27 @@ export class ModelUnplaceableError extends SwapdockError {
   }
 }
 
+/** An engine of the pool is unreachable: a model that may run only there cannot be served, or its container was lost with it. */
+export class EngineDownError extends SwapdockError {
+  readonly status = 503;
+  readonly type = 'service_unavailable';
+  readonly code = 'engine_unavailable';
+  constructor(
+    readonly model: string,
+    readonly engines: string[],
+    reason: string,
+    lost = false,
+  ) {
+    const names = engines.map((e) => `'${e}'`).join(', ');
+    super(
+      lost
+        ? `Model '${model}' was lost with engine ${names}, which became unreachable (${reason}). Retry: swapdock places it on another engine that allows it, or uses this one again as soon as it answers.`
+        : `Model '${model}' may run only on engine ${names}, which ${engines.length > 1 ? 'are' : 'is'} unreachable (${reason}). swapdock uses it again as soon as it answers: retry in a few seconds, or allow other engines in models.${model}.engines.`,
+    );
+    this.retryAfterSeconds = 5;
+  }
+}
+
 /** An admin unloaded the model while the request waited for it or ran on it. */
 export class ModelUnloadedError extends SwapdockError {
   readonly status = 503;

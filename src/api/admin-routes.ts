@@ -66,6 +66,13 @@ export function adminHandlers(deps: AdminDeps) {
 export function describeModels(config: SwapdockConfig, scheduler: Scheduler) {
   return {
     gpus: scheduler.gpuDevices ?? null,
+    /** The pool: each engine's GPUs, and why it is unreachable when it is (one entry without a pool). */
+    engines: scheduler.engineStates().map((e) => ({
+      name: e.name,
+      gpus: e.gpus ?? null,
+      reachable: e.unavailable === undefined,
+      ...(e.unavailable === undefined ? {} : { unavailable: e.unavailable, downSince: new Date(e.downSince!).toISOString() }),
+    })),
     swap: { policy: config.swap.policy, maxWaitMs: config.swap.maxWaitMs, swaps: scheduler.swapCount },
     models: scheduler.snapshot().map((state) => {
       const model = config.models.get(state.id)!;

@@ -11,11 +11,8 @@ import { InferenceProxy } from '../proxy/inference-proxy.js';
 import { ModelResolver } from '../proxy/model-resolver.js';
 import { UpstreamPools } from '../proxy/upstream-pools.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
-import { DockerRuntime } from '../runtime/docker-runtime.js';
-import { NvidiaSmiInventory, devicesFrom, type GpuInventory } from '../runtime/gpu-inventory.js';
-import { formatSize } from '../config/duration.js';
-import { checkPlacement } from '../config/check-placement.js';
-import { ConfigError } from '../config/load-config.js';
+import { NvidiaSmiInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
+import { connectEngines } from './connect-engines.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import type { SchedulerEvents } from '../scheduler/scheduler-events.js';
 import { SwapdockMetrics } from '../metrics/swapdock-metrics.js';
@@ -38,7 +35,12 @@ export interface RunningServer {
 export interface StartOptions {
   config: SwapdockConfig;
   log: Logger;
+  /** The one engine's runtime instead of connecting to it (tests). */
   runtime?: ContainerRuntime;
+  /** Each engine's runtime by name instead of connecting (tests of a pool). */
+  runtimes?: Record<string, ContainerRuntime>;
+  /** How often each engine of a pool is pinged (tests shorten it). */
+  engineHeartbeatMs?: number;
   /** Where GPUs are detected when the config lists none; default nvidia-smi. */
   inventory?: GpuInventory;
   /** The config file, for hot reload (file changes, SIGHUP, POST /api/reload). */
@@ -59,14 +61,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   logConfigWarnings(config, log);
   // Registry credentials are looked up per pull in the config in force (a reload may rotate them).
   let scheduler: Scheduler | undefined;
-  const registryAuth = () => (scheduler?.currentConfig ?? config).engines[0]!.registryAuth;
-  const runtime = options.runtime ?? new DockerRuntime({ host: config.engines[0]!.host, address: config.engines[0]!.address, tls: config.engines[0]!.tls, log, registryAuth });
-  const engine = await runtime.engineInfo();
-  log.info({ engine: engine.kind, version: engine.version, gpuSupport: engine.gpuSupport }, `Connected to ${engine.kind} ${engine.version}`);
-
   const inventory = options.inventory ?? new NvidiaSmiInventory();
-  const devices = config.engines[0]!.gpus ?? (await detectGpus(inventory, config, log));
-  scheduler = new Scheduler({ runtime, config, log, devices, inventory, events: options.events, hostMemoryBytes: engine.memoryBytes });
+  const engines = await connectEngines({
+    config,
+    log,
+    current: () => scheduler?.currentConfig ?? config,
+    inventory,
+    runtimes: options.runtimes ?? (options.runtime ? { [config.engines[0]!.name]: options.runtime } : undefined),
+  });
+  scheduler = new Scheduler({ engines, config, log, inventory, events: options.events, engineHeartbeatMs: options.engineHeartbeatMs });
   await scheduler.adoptLeftovers();
   const resolver = new ModelResolver(config);
   const pools = new UpstreamPools();
@@ -111,21 +114,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log.info('Shutdown complete');
     })());
   return { url, server, scheduler, reload, shutdown };
-}
-
-async function detectGpus(inventory: GpuInventory, config: SwapdockConfig, log: Logger) {
-  const usage = await inventory.read();
-  const usesGpus = [...config.models.values()].some((m) => m.gpus !== undefined);
-  if (!usage) {
-    if (usesGpus) log.info('No GPU list in the config and no nvidia-smi: GPU models are exclusive (one at a time)');
-    return undefined;
-  }
-  const devices = devicesFrom(usage);
-  log.info({ gpus: devices }, `Found GPUs with nvidia-smi: ${devices.map((d) => `${d.id} (${formatSize(d.vramBytes)})`).join(', ')}`);
-  const models = Object.fromEntries([...config.models.values()].map((m) => [m.id, { gpus: m.gpus, vram: m.vramBytes, conflicts: m.conflicts }]));
-  const issues = checkPlacement({ gpus: devices.map((d) => ({ id: d.id, vram: d.vramBytes })), models });
-  if (issues.length) throw new ConfigError('The config, checked against the detected GPUs,', issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  return devices;
 }
 
 /** No API keys on an address other hosts can reach: anyone there may use every model. Say so, loudly. */

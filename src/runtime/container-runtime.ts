@@ -107,6 +107,8 @@ export interface FollowLogsOptions {
 
 export interface ContainerRuntime {
   engineInfo(): Promise<EngineInfo>;
+  /** Resolves when the engine answers (its `_ping`) within `timeoutMs`; throws EngineUnavailableError otherwise. */
+  ping(timeoutMs: number): Promise<void>;
   /** Makes the image present per `spec.pull`; throws ImageUnavailableError when it cannot. */
   ensureImage(spec: ContainerSpec, onProgress?: (p: PullProgress) => void): Promise<void>;
   /** Creates the container, or returns the existing one with the same name and spec-hash label. */

@@ -134,6 +134,18 @@ export class DockerRuntime implements ContainerRuntime {
     return this.publishIp;
   }
 
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngineUnavailableError(this.target, `no answer to a ping within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.api('GET', '/_ping', {}, {}, 'answer a ping'), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async engineInfo(): Promise<EngineInfo> {
     const { kind, version } = await this.engineKind();
     // Best-effort hint, never a guarantee: Docker also runs GPU containers through its `nvidia`

@@ -15,8 +15,15 @@ export interface AdoptionPlan {
   remove: { container: ContainerInfo; reason: string }[];
 }
 
-/** `expectedHash(model, devices)`: the spec hash for that model now, or undefined when not configured. */
-export function planAdoption(containers: readonly ContainerInfo[], expectedHash: (modelId: string, devices: string[]) => string | undefined): AdoptionPlan {
+/**
+ * `expectedHash(model, devices)`: the spec hash for that model now, or undefined when not configured.
+ * `taken(model)`: why the model may not adopt a container (it runs elsewhere already), else undefined.
+ */
+export function planAdoption(
+  containers: readonly ContainerInfo[],
+  expectedHash: (modelId: string, devices: string[]) => string | undefined,
+  taken: (modelId: string) => string | undefined = () => undefined,
+): AdoptionPlan {
   const plan: AdoptionPlan = { adopt: [], remove: [] };
   const adopted = new Set<string>();
   for (const container of containers) {
@@ -28,7 +35,7 @@ export function planAdoption(containers: readonly ContainerInfo[], expectedHash:
       : container.state !== 'running' || !container.endpoint ? `it is ${container.state}, not running`
       : container.labels[LABEL_SPEC_HASH] !== expected ? `the config of '${modelId}' changed`
       : adopted.has(modelId) ? `'${modelId}' already has a container`
-      : undefined;
+      : taken(modelId);
     if (reason) plan.remove.push({ container, reason });
     else {
       adopted.add(modelId);

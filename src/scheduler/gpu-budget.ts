@@ -1,6 +1,8 @@
-// Translates models and the host's GPUs into what the placement policy reasons about. Without an
-// inventory (no `gpus:` in the config, no nvidia-smi) every GPU model needs one pseudo device in
-// full, which makes GPU models exclusive, the simple behaviour that is always safe.
+// Translates models and the engines' GPUs into what the placement policy reasons about. An
+// engine without an inventory (no `gpus:` for it in the config, no nvidia-smi) offers one pseudo
+// device that a GPU model needs in full, which makes GPU models exclusive there: the simple
+// behaviour that is always safe. Device ids are an engine's own ('0', '1', …); a model's
+// placement is always one engine and devices of that engine.
 import type { Logger } from 'pino';
 import type { GpuDevice, ModelConfig, SwapdockConfig } from '../config/schema.js';
 import type { GpuInventory } from '../runtime/gpu-inventory.js';
@@ -9,17 +11,27 @@ import type { GpuDemand } from './placement-policy.js';
 
 export const EXCLUSIVE_GPU = 'exclusive-gpu';
 const VRAM_FREE_WAIT_MS = 5000;
+const EXCLUSIVE_DEVICES: readonly GpuDevice[] = [{ id: EXCLUSIVE_GPU, vramBytes: 1 }];
+
+/** One engine's GPUs as the budget sees them. */
+export interface EngineGpus {
+  name: string;
+  /** undefined: not measured; GPU models are exclusive on this engine. */
+  inventory: readonly GpuDevice[] | undefined;
+  /** nvidia-smi on swapdock's host sees these GPUs (a local engine): loads wait until a stop's VRAM is free. */
+  localGpus: boolean;
+}
 
 export class GpuBudget {
-  readonly placementDevices: readonly GpuDevice[];
+  private readonly byName: Map<string, EngineGpus>;
   private readonly conflicts = new Map<string, Set<string>>();
 
   constructor(
-    config: SwapdockConfig,
-    readonly inventory: readonly GpuDevice[] | undefined,
+    config: Pick<SwapdockConfig, 'models'>,
+    readonly engines: readonly EngineGpus[],
     private readonly probe: GpuInventory,
   ) {
-    this.placementDevices = inventory ?? [{ id: EXCLUSIVE_GPU, vramBytes: 1 }];
+    this.byName = new Map(engines.map((e) => [e.name, e]));
     for (const model of config.models.values()) {
       for (const other of model.conflicts) {
         this.conflictSet(model.id).add(other);
@@ -38,24 +50,34 @@ export class GpuBudget {
     return this.conflicts.get(id) ?? new Set();
   }
 
-  demandOf(model: ModelConfig): GpuDemand | undefined {
+  /** The engine's measured GPUs; undefined when GPU models are exclusive there. */
+  inventoryOf(engine: string): readonly GpuDevice[] | undefined {
+    return this.byName.get(engine)?.inventory;
+  }
+
+  /** The devices placement reasons about on `engine`. */
+  placementDevicesOf(engine: string): readonly GpuDevice[] {
+    return this.inventoryOf(engine) ?? EXCLUSIVE_DEVICES;
+  }
+
+  demandOn(model: ModelConfig, engine: string): GpuDemand | undefined {
     if (model.gpus === undefined) return undefined;
-    if (!this.inventory) return { devices: [EXCLUSIVE_GPU] };
+    if (!this.inventoryOf(engine)) return { devices: [EXCLUSIVE_GPU] };
     return { devices: model.gpus, vramBytes: model.vramBytes };
   }
 
-  /** Per-device VRAM a resident model holds, as the policy counts it (undefined = whole GPUs). */
-  vramOf(model: ModelConfig): number | undefined {
-    return this.inventory ? model.vramBytes : undefined;
+  /** Per-device VRAM a resident model holds on `engine`, as the policy counts it (undefined = whole GPUs). */
+  vramOf(model: ModelConfig, engine: string): number | undefined {
+    return this.inventoryOf(engine) ? model.vramBytes : undefined;
   }
 
   /**
-   * Per-device VRAM a model keeps while asleep (its CUDA context), as the policy counts it:
-   * undefined for a model that cannot sleep; 0 without an inventory (GPUs are not measured).
+   * Per-device VRAM a model keeps while asleep on `engine` (its CUDA context), as the policy
+   * counts it: undefined for a model that cannot sleep; 0 where GPUs are not measured.
    */
-  sleepVramOf(model: ModelConfig): number | undefined {
+  sleepVramOf(model: ModelConfig, engine: string): number | undefined {
     if (!model.sleep) return undefined;
-    return this.inventory ? model.sleep.vramBytes : 0;
+    return this.inventoryOf(engine) ? model.sleep.vramBytes : 0;
   }
 
   /** Devices to show for a model: the pseudo device of exclusive mode is not a real one. */
@@ -65,11 +87,12 @@ export class GpuBudget {
 
   /**
    * After stopping models, waits (bounded) until the GPUs really show the memory as free: a
-   * process can hold VRAM for a moment after its container is gone. Skipped when unmeasurable.
+   * process can hold VRAM for a moment after its container is gone. Skipped when unmeasurable
+   * (no nvidia-smi, or the engine's GPUs are on another host).
    */
-  async waitUntilFree(devices: readonly string[], needBytes: number | undefined, log: Logger): Promise<void> {
+  async waitUntilFree(engine: string, devices: readonly string[], needBytes: number | undefined, log: Logger): Promise<void> {
     const real = this.visibleDevices(devices);
-    if (real.length === 0) return;
+    if (real.length === 0 || !this.byName.get(engine)?.localGpus) return;
     const started = Date.now();
     try {
       await retryUntil(

@@ -1,6 +1,6 @@
 // Starting and stopping one model's container on behalf of the scheduler, with the bookkeeping
 // around it: status transitions, crash-loop records, idle timers, log lines with durations.
-import { ShuttingDownError, errorMessage } from '../errors.js';
+import { EngineDownError, ShuttingDownError, errorMessage } from '../errors.js';
 import { buildContainerSpec } from '../runtime/container-spec.js';
 import { short } from './container-lifecycle.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
@@ -21,9 +21,11 @@ export class ModelLifecycle {
     const config = ctx.config();
     const budget = ctx.budget();
     const log = ctx.log.child({ model: slot.id });
-    const spec = buildContainerSpec(slot.model, { instance: config.instance, network: config.engines[0]!.network }, budget.inventory ? slot.devices : undefined);
+    const engine = slot.engine!;
+    const spec = buildContainerSpec(slot.model, { instance: config.instance, network: ctx.engineConfig(engine).network }, budget.inventoryOf(engine) ? slot.devices : undefined);
     const shown = budget.visibleDevices(slot.devices);
-    log.info({ image: spec.image, devices: shown }, `Starting model '${slot.id}'${shown.length ? ` on GPU ${shown.join(', ')}` : ''}`);
+    const where = `${shown.length ? ` on GPU ${shown.join(', ')}` : ''}${ctx.engines.list.length > 1 ? ` of engine '${engine}'` : ''}`;
+    log.info({ image: spec.image, devices: shown, engine }, `Starting model '${slot.id}'${where}`);
     const startedAt = ctx.now();
     const abort = slot.beginStart();
     try {
@@ -32,16 +34,22 @@ export class ModelLifecycle {
       await slot.crash?.error.catch(() => undefined);
       if (ctx.isShuttingDown()) throw new ShuttingDownError();
       const container = await ctx.backend.start({
-        runtime: ctx.runtime,
+        runtime: ctx.runtimeOf(engine),
         model: slot.model,
         spec,
         log,
         signal: abort.signal,
         onPull: (message) => ctx.observer.loadProgress(slot.id, 'pull', message),
-        onStarted: (containerId) => ctx.observer.capture(slot.id, containerId, { status: () => slot.status }),
+        onStarted: (containerId) => ctx.observer.capture(slot.id, containerId, { engine, status: () => slot.status }),
       });
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
+      if (abort.signal.reason instanceof EngineDownError) {
+        // Its engine went away: the queued requests stay, for another engine (engine-outage.ts).
+        slot.markFailed(errorMessage(abort.signal.reason));
+        log.warn(`Start of '${slot.id}' abandoned: ${errorMessage(abort.signal.reason)}`);
+        return;
+      }
       if (abort.signal.aborted) {
         // Cancelled on purpose (unload, shutdown): not a failure of the model.
         slot.markStopped({ reason: `start cancelled: ${errorMessage(abort.signal.reason)}` });
@@ -75,13 +83,14 @@ export class ModelLifecycle {
   private stopContainer(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
     const { ctx } = this;
     const containerId = slot.containerId!;
+    const runtime = ctx.runtimeOf(slot.engine);
     const log = ctx.log.child({ model: slot.id, containerId: short(containerId) });
     log.info({ reason }, `Stopping model '${slot.id}' (${reason})`);
     slot.transition('stopping', { reason, cause });
     slot.clearIdleTimer();
     const startedAt = ctx.now();
     return slot.track(
-      ctx.backend.stop(ctx.runtime, containerId, slot.model.stopTimeoutMs)
+      ctx.backend.stop(runtime, containerId, slot.model.stopTimeoutMs)
       .then(
         () => {
           slot.markStopped();

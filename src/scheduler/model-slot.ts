@@ -15,6 +15,12 @@ export interface Waiter<T> {
   reject(err: Error): void;
 }
 
+/** Where a model's container runs: an engine of the pool and GPUs of that engine. */
+export interface SlotPlacement {
+  engine: string;
+  devices: string[];
+}
+
 interface QueuedWaiter<T> extends Waiter<T> {
   cleanup(): void;
 }
@@ -23,7 +29,9 @@ export class ModelSlot<Lease = unknown> {
   status: ModelStatus = 'stopped';
   containerId?: string;
   endpoint?: Endpoint;
-  /** GPUs held while starting or loaded. */
+  /** The engine its container runs on (config `engines:`), while it holds one. */
+  engine?: string;
+  /** GPUs (of `engine`) held while starting, loaded or asleep. */
   devices: string[] = [];
   inFlight = 0;
   /**
@@ -103,16 +111,20 @@ export class ModelSlot<Lease = unknown> {
   }
 
   /** A running container found asleep after a restart (adoption). */
-  adoptAsleep(container: RunningContainer, devices: string[]): void {
+  adoptAsleep(container: RunningContainer, placement: SlotPlacement): void {
     this.containerId = container.id;
     this.endpoint = container.endpoint;
-    this.devices = devices;
+    this.engine = placement.engine;
+    this.devices = placement.devices;
     this.sleepingSince = this.now();
     this.transition('sleeping', { reason: `adopted the sleeping container of '${this.id}'`, cause: 'adopted' });
   }
 
-  markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}, devices?: string[]): void {
-    if (devices) this.devices = devices;
+  markReady(container: RunningContainer, loadDurationMs: number, detail: TransitionDetail = {}, placement?: SlotPlacement): void {
+    if (placement) {
+      this.engine = placement.engine;
+      this.devices = placement.devices;
+    }
     this.waking = false;
     this.sleepingSince = undefined;
     this.containerId = container.id;
@@ -142,6 +154,7 @@ export class ModelSlot<Lease = unknown> {
     if (this.pendingModel) this.replaceModel(this.pendingModel);
     this.containerId = undefined;
     this.endpoint = undefined;
+    this.engine = undefined;
     this.devices = [];
     this.drainingFor = undefined;
     this.loadedAt = undefined;
@@ -149,9 +162,13 @@ export class ModelSlot<Lease = unknown> {
 
   // Bookkeeping the scheduler's parts change only through these methods.
 
-  /** A load (cold, or a wake of the kept container) begins; a cold one on `devices`. */
-  beginLoad(devices: string[] | undefined, detail: TransitionDetail = {}): void {
-    if (devices) this.devices = devices; // before the event, so observers see where it loads
+  /** A load (cold, or a wake of the kept container) begins; a cold one where `placement` says. */
+  beginLoad(placement: SlotPlacement | undefined, detail: TransitionDetail = {}): void {
+    // Before the event, so observers see where it loads.
+    if (placement) {
+      this.engine = placement.engine;
+      this.devices = placement.devices;
+    }
     this.transition('starting', detail);
   }
 
@@ -354,6 +371,7 @@ export class ModelSlot<Lease = unknown> {
       id: this.id,
       status: this.status,
       usesGpu: this.usesGpu,
+      engine: this.engine,
       devices: [...this.devices],
       vramBytes: this.model.vramBytes,
       inFlight: this.inFlight,

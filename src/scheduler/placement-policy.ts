@@ -49,13 +49,22 @@ export type PlacementDecision =
   | { kind: 'wait'; devices: string[]; evict: string[]; blockedBy: string[]; reason: string }
   | { kind: 'impossible'; reason: string };
 
-interface Option {
+export interface PlacementOption {
   devices: string[];
   removal: ResidentModel[];
   leftoverBytes: number;
 }
 
 export function placeModel(target: PlacementTarget, state: PlacementState): PlacementDecision {
+  const found = findPlacement(target, state);
+  return 'kind' in found ? found : decide(target, found, state.devices);
+}
+
+/**
+ * The best way to place `target` on these devices (an option: devices, what to remove, what is
+ * left), or why it is impossible. pool-placement.ts compares the options of several engines.
+ */
+export function findPlacement(target: PlacementTarget, state: PlacementState): PlacementOption | Extract<PlacementDecision, { kind: 'impossible' }> {
   const residents = state.residents.filter((r) => r.id !== target.id);
   const conflicting = residents.filter((r) => !r.asleep && target.conflicts.has(r.id));
   const pinnedConflict = conflicting.find((r) => r.pinned);
@@ -65,7 +74,7 @@ export function placeModel(target: PlacementTarget, state: PlacementState): Plac
   const sets = candidateDeviceSets(target.gpu, state.devices);
   if (sets.length === 0) return { kind: 'impossible', reason: `the host has no GPU that '${target.id}' may use` };
 
-  const options: Option[] = [];
+  const options: PlacementOption[] = [];
   for (const devices of sets) {
     const option = optionFor(target, devices, residents, conflicting, state);
     if (option) options.push(option);
@@ -73,11 +82,14 @@ export function placeModel(target: PlacementTarget, state: PlacementState): Plac
   if (options.length === 0) {
     return { kind: 'impossible', reason: `'${target.id}' cannot fit even if every unpinned model is stopped (${describeNeed(target.gpu, state.devices)})` };
   }
-  options.sort(compareOptions);
-  const best = options[0]!;
+  return options.sort(compareOptions)[0]!;
+}
+
+/** A chosen option as a decision: place, or wait for the busy models it must evict. */
+export function decide(target: PlacementTarget, best: PlacementOption, devices: readonly Device[], engine?: string): Extract<PlacementDecision, { kind: 'place' | 'wait' }> {
   const evict = best.removal.map((r) => r.id);
   const blockedBy = best.removal.filter((r) => r.busy).map((r) => r.id);
-  const reason = explain(target, best, state.devices);
+  const reason = explain(target, best, devices, engine);
   return blockedBy.length
     ? { kind: 'wait', devices: best.devices, evict, blockedBy, reason }
     : { kind: 'place', devices: best.devices, evict, reason };
@@ -90,7 +102,7 @@ function optionFor(
   residents: readonly ResidentModel[],
   conflicting: readonly ResidentModel[],
   state: PlacementState,
-): Option | undefined {
+): PlacementOption | undefined {
   const removal = new Set<ResidentModel>(conflicting);
   const byAge = [...residents]
     .filter((r) => !r.pinned)
@@ -125,9 +137,9 @@ function optionFor(
 }
 
 /** Prefer no waiting, then fewer evictions, then evicting older models, then the tightest fit. */
-function compareOptions(a: Option, b: Option): number {
-  const busy = (o: Option) => o.removal.filter((r) => r.busy).length;
-  const newestEvicted = (o: Option) => Math.max(0, ...o.removal.map((r) => r.lastUsedAt));
+export function compareOptions(a: PlacementOption, b: PlacementOption): number {
+  const busy = (o: PlacementOption) => o.removal.filter((r) => r.busy).length;
+  const newestEvicted = (o: PlacementOption) => Math.max(0, ...o.removal.map((r) => r.lastUsedAt));
   return busy(a) - busy(b) || a.removal.length - b.removal.length || newestEvicted(a) - newestEvicted(b) || a.leftoverBytes - b.leftoverBytes;
 }
 
@@ -157,8 +169,9 @@ function describeNeed(gpu: GpuDemand | undefined, devices: readonly Device[]): s
   return `needs ${amount} on ${count}; pinned models hold the rest`;
 }
 
-function explain(target: PlacementTarget, option: Option, devices: readonly Device[]): string {
-  const where = option.devices.length ? `on GPU ${option.devices.join(', ')}` : 'on the CPU';
+function explain(target: PlacementTarget, option: PlacementOption, devices: readonly Device[], engine?: string): string {
+  const on = engine === undefined ? '' : ` of engine '${engine}'`;
+  const where = option.devices.length ? `on GPU ${option.devices.join(', ')}${on}` : `on the CPU${on}`;
   if (option.removal.length === 0) return `'${target.id}' fits ${where} beside the loaded models`;
   const why = option.removal
     .map((r) => `'${r.id}' (${r.asleep ? 'asleep' : target.conflicts.has(r.id) ? 'conflicts' : r.busy ? 'busy' : 'idle, least recently used'})`)

@@ -1,8 +1,9 @@
 // What the scheduler's parts share: the lease handed to requests, and the context through which
 // the lifecycle, the engine watch and config reloads reach the scheduler's state.
 import type { Logger } from 'pino';
-import type { ModelConfig, SwapdockConfig } from '../config/schema.js';
+import type { EngineConfig, ModelConfig, SwapdockConfig } from '../config/schema.js';
 import type { ContainerRuntime, Endpoint } from '../runtime/container-runtime.js';
+import type { EngineMembers } from './engine-members.js';
 import type { GpuBudget } from './gpu-budget.js';
 import type { ModelBackend } from './model-backend.js';
 import type { ModelSlot } from './model-slot.js';
@@ -39,7 +40,10 @@ export type LeaseOutcome = 'served' | 'broken';
 export type Slot = ModelSlot<Lease>;
 
 export interface SchedulerContext {
-  readonly runtime: ContainerRuntime;
+  /** The pool's engines: runtimes, GPUs, reachability. */
+  readonly engines: EngineMembers;
+  /** The runtime of the engine a model's container is on. */
+  runtimeOf(engine: string | undefined): ContainerRuntime;
   readonly log: Logger;
   readonly now: () => number;
   /** Starts, stops, sleeps and wakes models (model-backend.ts). */
@@ -50,8 +54,10 @@ export interface SchedulerContext {
   config(): SwapdockConfig;
   budget(): GpuBudget;
   isShuttingDown(): boolean;
-  /** Host RAM sleeping models may hold in total (engine.sleepMemory, or the engine's memory minus 8g). */
-  sleepBudget(): number;
+  /** The config of one engine of the pool (network, sleepMemory, …). */
+  engineConfig(engine: string): EngineConfig;
+  /** Host RAM sleeping models on `engine` may hold in total (its sleepMemory, or its host's memory minus 8g). */
+  sleepBudget(engine: string): number;
   /** Re-evaluates queues and loads after any change. */
   schedule(): void;
 }

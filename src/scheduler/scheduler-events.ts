@@ -9,6 +9,8 @@ export type UnloadReason = 'ttl' | 'swap' | 'admin' | 'reload' | 'crash' | 'shut
 
 export interface ModelStateEvent {
   model: string;
+  /** The engine of the pool its container is on (or was, for a stop or failure). */
+  engine?: string;
   from: ModelStatus;
   to: ModelStatus;
   /** One line for people: why it changed (e.g. "evicted for qwen (VRAM)", "idle for 15m"). */
@@ -63,7 +65,16 @@ export interface ContainerLogEvent {
   at: number;
 }
 
+/** An engine of the pool became unreachable (`down`, with why) or answers again (`up`). */
+export interface EngineStateEvent {
+  engine: string;
+  state: 'up' | 'down';
+  reason?: string;
+  at: number;
+}
+
 export interface SchedulerEventMap {
+  engine: [EngineStateEvent];
   model: [ModelStateEvent];
   queue: [QueueEvent];
   load: [LoadProgressEvent];

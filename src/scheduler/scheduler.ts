@@ -7,8 +7,10 @@
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
-import { ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, SleepRefusedError, errorMessage } from '../errors.js';
+import { EngineDownError, ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, SleepRefusedError, errorMessage } from '../errors.js';
 import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
+import { EngineMembers, type EngineMember } from './engine-members.js';
+import { EngineOutages } from './engine-outage.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
 import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
 import { BackoffGate } from './backoff-gate.js';
@@ -32,24 +34,31 @@ import type { Cancellation } from '../util/lazy-abort.js';
 export type { Lease } from './scheduler-context.js';
 
 export interface SchedulerOptions {
-  runtime: ContainerRuntime;
+  /** The one engine's runtime, when `engines` is not given (the config's first engine). */
+  runtime?: ContainerRuntime;
+  /** The pool: every engine of the config, with its runtime. */
+  engines?: EngineMember[];
   config: SwapdockConfig;
   log: Logger;
-  /** GPUs to place on; undefined = GPU models are simply exclusive. */
+  /** With `runtime`: its GPUs to place on; undefined = GPU models are simply exclusive. */
   devices?: GpuDevice[];
   inventory?: GpuInventory;
   now?: () => number;
   events?: SchedulerEvents;
   /** How models are started, stopped, put to sleep and woken; default: containers (containerBackend). */
   backend?: ModelBackend;
-  /** The engine host's memory, for the default engine.sleepMemory; default: this host's. */
+  /** With `runtime`: the engine host's memory, for the default engine.sleepMemory; default: this host's. */
   hostMemoryBytes?: number;
+  /** How often each engine of a pool is pinged (tests shorten it). */
+  engineHeartbeatMs?: number;
 }
 
 export class Scheduler {
   private readonly slots = new Map<string, Slot>();
   private budget: GpuBudget;
-  private readonly runtime: ContainerRuntime;
+  private readonly engines: EngineMembers;
+  private outages?: EngineOutages;
+  private readonly engineHeartbeatMs?: number;
   private config: SwapdockConfig;
   private readonly inventory: GpuInventory;
   private readonly ctx: SchedulerContext;
@@ -63,7 +72,6 @@ export class Scheduler {
   private watch?: EventSubscription;
   private readonly engineWatch: EngineWatch;
   private readonly backoff: BackoffGate;
-  private hostMemoryBytes: number;
   private readonly loads: LoadStarter;
   /** Model, queue, load, log, request and swap events; `observer` emits them and keeps each model's output (`observer.logs`). */
   readonly events: SchedulerEvents;
@@ -72,15 +80,19 @@ export class Scheduler {
   readonly timeline: TimelineRecorder;
 
   constructor(options: SchedulerOptions) {
-    this.runtime = options.runtime;
     this.config = options.config;
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.inventory = options.inventory ?? noGpuInventory;
-    this.hostMemoryBytes = options.hostMemoryBytes ?? totalmem();
-    this.budget = new GpuBudget(options.config, options.devices, this.inventory);
+    this.engineHeartbeatMs = options.engineHeartbeatMs;
+    if (!options.engines && !options.runtime) throw new Error('internal: a Scheduler needs a runtime or engines');
+    this.engines = new EngineMembers(
+      options.engines ?? [{ name: options.config.engines[0]!.name, runtime: options.runtime!, gpus: options.devices, localGpus: true, memoryBytes: options.hostMemoryBytes }],
+    );
+    this.budget = new GpuBudget(options.config, this.engines.list.map((m) => ({ name: m.name, inventory: m.gpus, localGpus: m.localGpus ?? false })), this.inventory);
     this.events = options.events ?? new SchedulerEvents();
-    this.observer = new StateObserver({ events: this.events, runtime: this.runtime, log: this.log, logLines: () => this.config.logs.lines, now: this.now });
+    const runtimeOf = (engine: string | undefined) => this.engines.runtimeOf(engine ?? this.engines.list[0]!.name);
+    this.observer = new StateObserver({ events: this.events, runtimeOf, log: this.log, logLines: () => this.config.logs.lines, now: this.now });
     this.timeline = new TimelineRecorder({
       events: this.events,
       now: this.now,
@@ -90,7 +102,8 @@ export class Scheduler {
     });
     for (const model of options.config.models.values()) this.slots.set(model.id, new ModelSlot<Lease>(model, this.observer, this.now));
     this.ctx = {
-      runtime: this.runtime,
+      engines: this.engines,
+      runtimeOf,
       log: this.log,
       now: this.now,
       backend: options.backend ?? containerBackend,
@@ -99,7 +112,8 @@ export class Scheduler {
       config: () => this.config,
       budget: () => this.budget,
       isShuttingDown: () => this.shuttingDown,
-      sleepBudget: () => this.config.engines[0]!.sleepMemory ?? defaultSleepMemory(this.hostMemoryBytes),
+      engineConfig: (engine) => this.config.engines.find((e) => e.name === engine) ?? this.config.engines[0]!,
+      sleepBudget: (engine) => this.ctx.engineConfig(engine).sleepMemory ?? defaultSleepMemory(this.engines.get(engine).memoryBytes ?? totalmem()),
       schedule: () => this.schedule(),
     };
     this.lifecycle = new ModelLifecycle(this.ctx);
@@ -125,14 +139,27 @@ export class Scheduler {
   reload(next: SwapdockConfig): ReloadSummary {
     const previous = this.config;
     this.config = next;
-    this.budget = new GpuBudget(next, next.engines[0]!.gpus ?? this.budget.inventory, this.inventory);
+    this.budget = new GpuBudget(
+      next,
+      this.engines.list.map((m) => ({ name: m.name, inventory: next.engines.find((e) => e.name === m.name)?.gpus ?? this.budget.inventoryOf(m.name), localGpus: m.localGpus ?? false })),
+      this.inventory,
+    );
     const summary = applyConfigChanges(this.ctx, this.lifecycle, previous, next);
     this.schedule();
     return summary;
   }
 
+  /** The first engine's GPUs (the only engine's, without a pool). */
   get gpuDevices(): readonly GpuDevice[] | undefined {
-    return this.budget.inventory;
+    return this.budget.inventoryOf(this.engines.list[0]!.name);
+  }
+
+  /** Every engine of the pool: its GPUs, and why it is unreachable (when it is). */
+  engineStates(): { name: string; gpus: readonly GpuDevice[] | undefined; unavailable?: string; downSince?: number }[] {
+    return this.engines.list.map(({ name }) => {
+      const unavailable = this.engines.unavailable(name);
+      return { name, gpus: this.budget.inventoryOf(name), ...(unavailable === undefined ? {} : { unavailable, downSince: this.engines.downSince(name) }) };
+    });
   }
 
   /**
@@ -140,12 +167,24 @@ export class Scheduler {
    * once, TTL restarted) and removes every other container this instance owns.
    */
   async adoptLeftovers(): Promise<void> {
-    await this.engineWatch.adoptOrRemove();
+    for (const { name } of this.engines.list) {
+      try {
+        await this.engineWatch.adoptOn(name);
+      } catch (err) {
+        // One engine: nothing can run without it. A pool starts without it and uses it once it answers.
+        if (this.engines.list.length === 1) throw err;
+        this.engines.markDown(name, errorMessage(err), this.now());
+        this.log.warn({ engine: name, err: errorMessage(err) }, `Engine '${name}' does not answer at start-up (${errorMessage(err)}): starting without it; swapdock uses it as soon as it answers`);
+      }
+    }
   }
 
   /** Watches the engine's events, loads `preload` models and brings up `baseline` ones; call once after start-up. */
   startBackground(): void {
-    this.watch = this.engineWatch.start();
+    if (this.engines.list.length > 1) {
+      this.outages = new EngineOutages(this.ctx, this.engineWatch, this.events, this.engineHeartbeatMs);
+      this.outages.start();
+    } else this.watch = this.engineWatch.watch(this.engines.list[0]!.name);
     for (const slot of this.slots.values()) {
       if (slot.model.preload) {
         this.load(slot.id, undefined, 'preload').catch((err) => this.log.error({ model: slot.id, err: errorMessage(err) }, `Preloading '${slot.id}' failed`));
@@ -251,8 +290,12 @@ export class Scheduler {
       models: [...this.slots.values()].map((slot) => this.viewOf(slot)),
       config: this.config,
       gpus: this.budget,
-      sleepBudget: this.ctx.sleepBudget(),
-      gpuLoadPending: this.loads.gpuLoadPending,
+      engines: this.engines.list.map(({ name }) => ({
+        name,
+        unavailable: this.engines.unavailable(name),
+        sleepBudget: this.ctx.sleepBudget(name),
+        gpuLoadPending: this.loads.gpuLoadPending.has(name),
+      })),
       now: this.now(),
     });
     for (const action of plan) this.apply(action);
@@ -265,6 +308,7 @@ export class Scheduler {
       model: slot.model,
       status: slot.status,
       usesGpu: slot.usesGpu,
+      engine: slot.engine,
       devices: slot.devices,
       inFlight: slot.inFlight,
       queued: slot.queued,
@@ -286,7 +330,10 @@ export class Scheduler {
     switch (action.kind) {
       case 'reject':
         this.log.warn({ model: slot.id, reason: action.reason }, `Cannot load '${slot.id}': ${action.reason}`);
-        slot.rejectWaiters(new ModelUnplaceableError(slot.id, action.reason));
+        if (action.unreachable) {
+          const reasons = action.unreachable.map((e) => this.engines.unavailable(e) ?? 'unreachable').join('; ');
+          slot.rejectWaiters(new EngineDownError(slot.id, action.unreachable, reasons));
+        } else slot.rejectWaiters(new ModelUnplaceableError(slot.id, action.reason));
         return;
       case 'load':
         if (action.baseline) this.log.info({ model: slot.id }, `Bringing baseline model '${slot.id}' back: its GPUs are idle`);
@@ -366,6 +413,7 @@ export class Scheduler {
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.backoff.close();
     this.watch?.close();
+    this.outages?.close();
     const slots = [...this.slots.values()];
     for (const slot of slots) {
       slot.clearIdleTimer();

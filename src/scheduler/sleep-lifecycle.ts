@@ -20,7 +20,9 @@ export class SleepLifecycle {
    * it can and engine.sleepMemory has room (stopping older sleepers if needed), else it stops.
    */
   release(slot: Slot, reason: string, cause: UnloadReason): Promise<void> {
-    const decision = decideRelease(releaseCandidate(slot), sleepingModels(this.ctx.slots.values()), this.ctx.sleepBudget());
+    // Sleeping models share their engine's sleepMemory: only those on the same engine count.
+    const here = [...this.ctx.slots.values()].filter((s) => s.engine === slot.engine);
+    const decision = decideRelease(releaseCandidate(slot), sleepingModels(here), this.ctx.sleepBudget(slot.engine!));
     return this.apply(slot, decision, reason, cause);
   }
 
@@ -83,7 +85,7 @@ export class SleepLifecycle {
       await slot.sleepCall; // a sleep still under way finishes first
       const endpoint = slot.endpoint!;
       await control.wake(endpoint); // bounded by sleep.timeout inside the client
-      await ctx.backend.ready({ runtime: ctx.runtime, containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs: slot.model.sleep!.timeoutMs });
+      await ctx.backend.ready({ runtime: ctx.runtimeOf(slot.engine), containerId: slot.containerId!, endpoint, healthPath: slot.model.health, timeoutMs: slot.model.sleep!.timeoutMs });
       const ms = ctx.now() - startedAt;
       slot.markReady({ id: slot.containerId!, endpoint }, ms, { reason: `'${slot.id}' is awake (${ms} ms)` });
       log.info({ durationMs: ms }, `'${slot.id}' is awake and serving again (${ms} ms)`);

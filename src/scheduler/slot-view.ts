@@ -14,7 +14,7 @@ export interface TransitionDetail {
 }
 
 /** What an observer may read of a slot. */
-export type ObservedSlot = Pick<ModelSlot, 'id' | 'model' | 'status' | 'queued' | 'inFlight' | 'containerId' | 'loadCause' | 'hasWaiters'>;
+export type ObservedSlot = Pick<ModelSlot, 'id' | 'model' | 'status' | 'queued' | 'inFlight' | 'containerId' | 'engine' | 'loadCause' | 'hasWaiters'>;
 
 /** Told of every status change and of every change of the queued / in-flight counts. */
 export interface SlotObserver {
@@ -26,6 +26,9 @@ export interface ModelSnapshot {
   id: string;
   status: ModelStatus;
   usesGpu: boolean;
+  /** The engine of the pool it runs (or sleeps) on; undefined while it holds nothing. */
+  engine?: string;
+  /** GPUs of that engine. */
   devices: string[];
   vramBytes?: number;
   inFlight: number;

@@ -12,7 +12,8 @@ import type { LoadProgressEvent, LoadReason, ModelStateEvent, SchedulerEvents, U
 
 export interface StateObserverOptions {
   events: SchedulerEvents;
-  runtime: ContainerRuntime;
+  /** The runtime of the engine a container is on. */
+  runtimeOf(engine: string | undefined): ContainerRuntime;
   log: Logger;
   /** Lines kept per model (config `logs.lines`; it may change on reload). */
   logLines: () => number;
@@ -38,6 +39,7 @@ export class StateObserver implements SlotObserver {
     const at = this.now();
     const previous = this.since.get(slot.id);
     const event: ModelStateEvent = { model: slot.id, from, to, at };
+    if (slot.engine !== undefined) event.engine = slot.engine;
     let cause = detail.cause;
     let durationMs = detail.durationMs;
     if (to === 'starting') cause ??= slot.loadCause ?? (from === 'failed' ? 'restart' : slot.hasWaiters() || !slot.model.baseline ? 'request' : 'baseline');
@@ -59,7 +61,7 @@ export class StateObserver implements SlotObserver {
     this.events.emit('model', event);
     if (to === 'ready' && slot.containerId && this.captures.get(slot.id)?.containerId !== slot.containerId) {
       // An adopted container: its earlier output, as much as the buffer holds.
-      this.capture(slot.id, slot.containerId, { tail: this.options.logLines(), status: () => 'ready' });
+      this.capture(slot.id, slot.containerId, { engine: slot.engine, tail: this.options.logLines(), status: () => 'ready' });
     }
   }
 
@@ -78,13 +80,13 @@ export class StateObserver implements SlotObserver {
    * model's next container starts): a `log` event per line, and `load` events while `status()`
    * says the model is still starting.
    */
-  capture(model: string, containerId: string, options: { tail?: number; status: () => ModelStatus }): void {
+  capture(model: string, containerId: string, options: { engine: string | undefined; tail?: number; status: () => ModelStatus }): void {
     this.captures.get(model)?.abort.abort();
     const abort = new AbortController();
     this.captures.set(model, { containerId, abort });
     void (async () => {
       try {
-        for await (const line of this.options.runtime.followLogs(containerId, { signal: abort.signal, tail: options.tail })) {
+        for await (const line of this.options.runtimeOf(options.engine).followLogs(containerId, { signal: abort.signal, tail: options.tail })) {
           this.logs.append(model, line);
           this.events.emit('log', { model, ...line });
           if (options.status() === 'starting') this.loadProgress(model, 'log', line.line);

@@ -184,6 +184,11 @@ export function runtimeContract(
         await runtime.remove(info.id);
       });
 
+      await suite.test('ping resolves while the engine answers', async () => {
+        await runtime.ping(5_000);
+        await runtime.ping(5_000);
+      });
+
       await suite.test('create is idempotent for the same name and spec hash, also when two race', async () => {
         const s = spec();
         const a = await runtime.create(s);

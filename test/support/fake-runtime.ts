@@ -21,7 +21,7 @@ import type {
 } from '../../src/runtime/container-runtime.js';
 import { specHashLabelKey } from '../../src/runtime/docker-runtime.js';
 import {
-  ContainerConflictError, ContainerNotFoundError, GpuUnsupportedError, ImageUnavailableError,
+  ContainerConflictError, ContainerNotFoundError, EngineUnavailableError, GpuUnsupportedError, ImageUnavailableError,
 } from '../../src/runtime/runtime-errors.js';
 
 export type FakeOp = 'create' | 'start' | 'stop' | 'remove' | 'inspect' | 'list' | 'logs' | 'ensureImage';
@@ -36,6 +36,8 @@ export interface FakeRuntimeOptions {
   kind?: EngineInfo['kind'];
   specHashLabel?: string;
   serverPath?: string;
+  /** Where this engine "is", for messages (default fake://engine). */
+  target?: string;
 }
 
 type WatchHandlers = Parameters<ContainerRuntime['watch']>[1];
@@ -88,6 +90,7 @@ export class FakeRuntime implements ContainerRuntime {
   readonly calls = { create: 0, start: 0, stop: 0, remove: 0 };
   readonly containers = new Map<string, FakeContainer>();
   private readonly failures = new Map<FakeOp, Error[]>();
+  private away?: Error;
   private readonly opts: FakeRuntimeOptions;
   private readonly eventWatchers = new Set<{ labels: Record<string, string>; handlers: WatchHandlers; open: boolean }>();
 
@@ -103,6 +106,7 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   private maybeFail(op: FakeOp): void {
+    this.reachable();
     const err = this.failures.get(op)?.shift();
     if (err) throw err;
   }
@@ -118,7 +122,30 @@ export class FakeRuntime implements ContainerRuntime {
     return info;
   }
 
+  /** Makes the engine unreachable, as a daemon that stopped: every call fails, watchers hear a disconnect. */
+  goAway(reason = 'the fake engine went away'): void {
+    if (this.away) return;
+    this.away = new EngineUnavailableError(this.opts.target ?? 'fake://engine', reason);
+    for (const w of this.eventWatchers) queueMicrotask(() => w.open && w.handlers.onDisconnect?.(this.away ?? new Error(reason)));
+  }
+
+  /** The engine answers again; watchers reconnect. */
+  comeBack(): void {
+    if (!this.away) return;
+    this.away = undefined;
+    for (const w of this.eventWatchers) queueMicrotask(() => w.open && w.handlers.onReconnect?.());
+  }
+
+  private reachable(): void {
+    if (this.away) throw this.away;
+  }
+
+  async ping(_timeoutMs: number): Promise<void> {
+    this.reachable();
+  }
+
   async engineInfo(): Promise<EngineInfo> {
+    this.reachable();
     return { kind: this.opts.kind ?? 'docker', version: 'fake', gpuSupport: this.opts.gpuSupport ?? true };
   }
 

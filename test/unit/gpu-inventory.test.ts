@@ -47,13 +47,19 @@ describe('waiting for VRAM to be free after a stop', () => {
         return [{ id: '0', totalBytes: 24 * 1024 * MIB, usedBytes: reads < 4 ? 20 * 1024 * MIB : 1024 * MIB }];
       },
     };
-    await new GpuBudget(config, config.engines[0]!.gpus, probe).waitUntilFree(['0'], 20 * 1024 * MIB, log);
+    await new GpuBudget(config, [{ name: 'default', inventory: config.engines[0]!.gpus, localGpus: true }], probe).waitUntilFree('default', ['0'], 20 * 1024 * MIB, log);
     assert.equal(reads, 4, 'returned as soon as the memory showed free');
   });
 
   it('does not wait when memory cannot be measured', async () => {
     let reads = 0;
-    await new GpuBudget(config, config.engines[0]!.gpus, { read: async () => (reads++, undefined) }).waitUntilFree(['0'], 20 * 1024 * MIB, log);
+    await new GpuBudget(config, [{ name: 'default', inventory: config.engines[0]!.gpus, localGpus: true }], { read: async () => (reads++, undefined) }).waitUntilFree('default', ['0'], 20 * 1024 * MIB, log);
     assert.equal(reads, 1);
+  });
+
+  it('does not wait for the GPUs of an engine on another host (nvidia-smi here cannot see them)', async () => {
+    let reads = 0;
+    await new GpuBudget(config, [{ name: 'rack', inventory: config.engines[0]!.gpus, localGpus: false }], { read: async () => (reads++, undefined) }).waitUntilFree('rack', ['0'], 20 * 1024 * MIB, log);
+    assert.equal(reads, 0);
   });
 });

@@ -12,13 +12,16 @@ const NOW = 1_000_000;
 
 function setup(yaml: string, withInventory = false) {
   const config = parseConfigText(yaml, 'test', {});
-  const gpus = new GpuBudget(config, withInventory ? config.engines[0]!.gpus : undefined, noGpuInventory);
+  const gpus = new GpuBudget(config, [{ name: 'default', inventory: withInventory ? config.engines[0]!.gpus : undefined, localGpus: false }], noGpuInventory);
   const view = (id: string, fields: Partial<ModelView> = {}): ModelView => {
     const model = config.models.get(id)!;
-    return { id, model, status: 'stopped', usesGpu: model.gpus !== undefined, devices: [], inFlight: 0, queued: 0, lastUsedAt: 0, waking: false, deferred: false, ...fields };
+    const status = fields.status ?? 'stopped';
+    // A model that holds something holds it on the one engine.
+    const engine = status === 'stopped' || status === 'failed' ? undefined : 'default';
+    return { id, model, status, usesGpu: model.gpus !== undefined, engine, devices: [], inFlight: 0, queued: 0, lastUsedAt: 0, waking: false, deferred: false, ...fields };
   };
   const plan = (models: ModelView[], extra: { gpuLoadPending?: boolean; sleepBudget?: number } = {}) =>
-    planSchedule({ models, config, gpus, sleepBudget: extra.sleepBudget ?? 64 * G, gpuLoadPending: extra.gpuLoadPending ?? false, now: NOW });
+    planSchedule({ models, config, gpus, engines: [{ name: 'default', sleepBudget: extra.sleepBudget ?? 64 * G, gpuLoadPending: extra.gpuLoadPending ?? false }], now: NOW });
   return { view, plan };
 }
 
