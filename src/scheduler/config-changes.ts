@@ -35,8 +35,15 @@ export function settingsNeedingRestart(previous: SwapdockConfig, next: SwapdockC
   const out: string[] = [];
   if (previous.listen !== next.listen) out.push('listen');
   if (previous.instance !== next.instance) out.push('instance');
-  if (previous.engines[0]!.host !== next.engines[0]!.host) out.push('engine.host');
-  if (previous.engines[0]!.network !== next.engines[0]!.network) out.push('engine.network');
+  // The engines connected at start-up stay until a restart: which ones, and where they are.
+  const where = (c: SwapdockConfig) => JSON.stringify(c.engines.map((e) => [e.name, e.host, e.address, e.tls]));
+  if (!next.pool && !previous.pool) {
+    if (previous.engines[0]!.host !== next.engines[0]!.host) out.push('engine.host');
+  } else if (where(previous) !== where(next)) out.push('engines (names, hosts, addresses, tls)');
+  next.engines.forEach((engine, index) => {
+    const before = previous.engines.find((e) => e.name === engine.name);
+    if (before && before.network !== engine.network) out.push(next.pool ? `engines[${index}].network` : 'engine.network');
+  });
   return out;
 }
 

@@ -24,4 +24,12 @@ describe('config changes on reload', () => {
     assert.deepEqual(settingsNeedingRestart(before, after), ['listen', 'instance', 'engine.network']);
     assert.deepEqual(settingsNeedingRestart(before, before), []);
   });
+
+  it('a pool: the engines themselves (names, hosts) and each engine\'s network need a restart; their GPUs do not', () => {
+    const pool = (rackHost: string, network = '', vram = '48g') =>
+      parseConfigText(`engines:\n  - { name: tower, host: unix:///var/run/docker.sock }\n  - { name: rack, host: '${rackHost}', network: '${network}', gpus: [{ id: 0, vram: ${vram} }] }\nmodels: {}\n`, 'test', {});
+    assert.deepEqual(settingsNeedingRestart(pool('tcp://10.0.0.12:2375'), pool('tcp://10.0.0.13:2375')), ['engines (names, hosts, addresses, tls)']);
+    assert.deepEqual(settingsNeedingRestart(pool('tcp://10.0.0.12:2375'), pool('tcp://10.0.0.12:2375', 'llm')), ['engines[1].network']);
+    assert.deepEqual(settingsNeedingRestart(pool('tcp://10.0.0.12:2375'), pool('tcp://10.0.0.12:2375', '', '24g')), []);
+  });
 });
