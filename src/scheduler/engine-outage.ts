@@ -42,7 +42,15 @@ export class EngineOutages {
 
   private subscribe(engine: string): void {
     this.subscriptions.get(engine)?.close();
-    this.subscriptions.set(engine, this.watch.watch(engine, { lost: (reason) => this.lost(engine, reason), back: () => this.back(engine) }));
+    this.subscriptions.set(engine, this.watch.watch(engine, { lost: (reason) => this.confirm(engine, reason), back: () => this.back(engine) }));
+  }
+
+  /** The event stream broke: the engine is down only if it does not answer a ping either (the stream reconnects by itself). */
+  private confirm(engine: string, streamReason: string): void {
+    this.s
+      .runtimeOf(engine)
+      .ping(ENGINE_HEARTBEAT.timeoutMs)
+      .catch((err) => this.lost(engine, errorMessage(err) || streamReason));
   }
 
   private beat(): void {

@@ -36,7 +36,14 @@ interface Pool {
 
 let open: Pool[] = [];
 afterEach(async () => {
-  for (const pool of open) await pool.server.shutdown();
+  for (const pool of open) {
+    await pool.server.shutdown();
+    // An engine that went away keeps its containers (swapdock could not remove them): end them here.
+    for (const runtime of [pool.tower, pool.rack]) {
+      runtime.comeBack();
+      await runtime.shutdown();
+    }
+  }
   open = [];
 });
 
