@@ -12,7 +12,7 @@ export interface EngineMember {
   gpus?: readonly GpuDevice[];
   /** nvidia-smi on swapdock's host sees its GPUs (a local engine). */
   localGpus?: boolean;
-  /** Its host's memory, for the default sleepMemory. */
+  /** Its host's memory, for the default sleepMemory (learnt when it first answers). */
   memoryBytes?: number;
 }
 

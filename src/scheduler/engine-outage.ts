@@ -92,6 +92,11 @@ export class EngineOutages {
     this.s.log.info({ engine, downForMs: downFor }, `Engine '${engine}' answers again after ${Math.round(downFor / 1000)} s; using it again`);
     this.events.emit('engine', { engine, state: 'up', at: this.s.now() });
     this.subscribe(engine);
+    const member = this.s.engines.get(engine);
+    // Down since start-up: its host's memory (for the default sleepMemory) is learnt now.
+    if (member.memoryBytes === undefined) {
+      member.runtime.engineInfo().then((info) => (member.memoryBytes ??= info.memoryBytes), () => undefined);
+    }
     this.watch
       .adoptOn(engine)
       .catch((err) => this.s.log.warn({ engine, err: errorMessage(err) }, `Could not check the containers on engine '${engine}' after it came back: ${errorMessage(err)}`))

@@ -34,6 +34,24 @@ export class EngineWatch {
   }
 
   /**
+   * At start-up, on every engine: adopts running containers of an earlier run whose spec is
+   * unchanged (ready at once, TTL restarted) and removes every other container this instance owns.
+   */
+  async adoptEverywhere(): Promise<void> {
+    const { engines } = this.s;
+    for (const { name } of engines.list) {
+      try {
+        await this.adoptOn(name);
+      } catch (err) {
+        // One engine: nothing can run without it. A pool starts without it and uses it once it answers.
+        if (engines.list.length === 1) throw err;
+        engines.markDown(name, errorMessage(err), this.s.now());
+        this.s.log.warn({ engine: name, err: errorMessage(err) }, `Engine '${name}' does not answer at start-up (${errorMessage(err)}): starting without it; swapdock uses it as soon as it answers`);
+      }
+    }
+  }
+
+  /**
    * Adopts the running containers on `engine` whose spec is unchanged, of models that run nowhere
    * else, and removes the others (also when an engine of the pool answers again).
    */

@@ -95,7 +95,10 @@ export function planSchedule(input: PlanInput): PlanAction[] {
     // Every engine it may use is busy loading: wait. (None reachable: placed below, and refused.)
     const usable = usableEngines(view, input);
     if (view.usesGpu && usable.length > 0 && usable.every(gpuHeld)) continue;
-    const decision = place(view, models, input, oldestEnqueuedAt);
+    // Where no GPU load is under way first (loads on two engines run side by side), else anywhere.
+    const held = new Set(view.usesGpu ? usable.filter(gpuHeld) : []);
+    const free = held.size > 0 && held.size < usable.length ? place(view, models, input, oldestEnqueuedAt, held) : undefined;
+    const decision = free?.kind === 'place' ? free : place(view, models, input, oldestEnqueuedAt);
     if (decision.kind === 'impossible') {
       actions.push({ kind: 'reject', model: view.id, reason: decision.reason, ...(decision.unreachable ? { unreachable: decision.unreachable } : {}) });
       view.queued = 0;
@@ -137,7 +140,7 @@ function usableEngines(view: ModelView, input: PlanInput): string[] {
 }
 
 /** Where `target` would load, and what is in its way (pool-placement.ts on the current picture). */
-function place(target: ModelView, models: Map<string, ModelView>, input: PlanInput, waitingSince?: number): PoolDecision {
+function place(target: ModelView, models: Map<string, ModelView>, input: PlanInput, waitingSince?: number, skip?: ReadonlySet<string>): PoolDecision {
   const { gpus, config, now } = input;
   const protectRecent = waitingSince !== undefined && protectsRecentUse(config.swap.policy, { id: target.id, oldestEnqueuedAt: waitingSince }, now, config.swap.maxWaitMs);
   const residents: PoolResident[] = [];
@@ -154,7 +157,9 @@ function place(target: ModelView, models: Map<string, ModelView>, input: PlanInp
   }
   // A sleeping model wakes where it slept: its container holds those GPUs.
   const asleep = target.status === 'sleeping' && target.engine !== undefined;
-  const engines: PoolEngine[] = input.engines.map((e) => ({ name: e.name, devices: gpus.placementDevicesOf(e.name), unavailable: e.unavailable }));
+  const engines: PoolEngine[] = input.engines
+    .filter((e) => !skip?.has(e.name))
+    .map((e) => ({ name: e.name, devices: gpus.placementDevicesOf(e.name), unavailable: e.unavailable }));
   return placeInPool(
     {
       id: target.id,

@@ -20,8 +20,8 @@ import { grantLease } from './lease.js';
 import { drainInFlight } from './drain-in-flight.js';
 import { ModelLifecycle } from './model-lifecycle.js';
 import { ModelSlot } from './model-slot.js';
-import type { ModelSnapshot } from './slot-view.js';
-import { planSchedule, type ModelView, type PlanAction } from './schedule-plan.js';
+import { planView, type ModelSnapshot } from './slot-view.js';
+import { planSchedule, type PlanAction } from './schedule-plan.js';
 import type { Lease, SchedulerContext, Slot } from './scheduler-context.js';
 import { SchedulerEvents, type LoadReason } from './scheduler-events.js';
 import { StateObserver } from './state-observer.js';
@@ -167,16 +167,7 @@ export class Scheduler {
    * once, TTL restarted) and removes every other container this instance owns.
    */
   async adoptLeftovers(): Promise<void> {
-    for (const { name } of this.engines.list) {
-      try {
-        await this.engineWatch.adoptOn(name);
-      } catch (err) {
-        // One engine: nothing can run without it. A pool starts without it and uses it once it answers.
-        if (this.engines.list.length === 1) throw err;
-        this.engines.markDown(name, errorMessage(err), this.now());
-        this.log.warn({ engine: name, err: errorMessage(err) }, `Engine '${name}' does not answer at start-up (${errorMessage(err)}): starting without it; swapdock uses it as soon as it answers`);
-      }
-    }
+    await this.engineWatch.adoptEverywhere();
   }
 
   /** Watches the engine's events, loads `preload` models and brings up `baseline` ones; call once after start-up. */
@@ -287,7 +278,8 @@ export class Scheduler {
   private scheduleOnce(): void {
     for (const slot of this.slots.values()) this.pump(slot);
     const plan = planSchedule({
-      models: [...this.slots.values()].map((slot) => this.viewOf(slot)),
+      // A model in crash-loop backoff starts when its backoff ends (a timer schedules again then).
+      models: [...this.slots.values()].map((slot) => planView(slot, slot.hasWaiters() && this.backoff.deferred(slot))),
       config: this.config,
       gpus: this.budget,
       engines: this.engines.list.map(({ name }) => ({
@@ -299,29 +291,6 @@ export class Scheduler {
       now: this.now(),
     });
     for (const action of plan) this.apply(action);
-  }
-
-  /** A slot as the plan sees it. */
-  private viewOf(slot: Slot): ModelView {
-    return {
-      id: slot.id,
-      model: slot.model,
-      status: slot.status,
-      usesGpu: slot.usesGpu,
-      engine: slot.engine,
-      devices: slot.devices,
-      inFlight: slot.inFlight,
-      queued: slot.queued,
-      oldestEnqueuedAt: slot.oldestEnqueuedAt(),
-      drainingFor: slot.drainingFor,
-      lastUsedAt: slot.lastUsedAt,
-      loadedAt: slot.loadedAt,
-      sleepingSince: slot.sleepingSince,
-      waking: slot.waking,
-      lastError: slot.lastError,
-      // A model in crash-loop backoff starts when its backoff ends (a timer schedules again then).
-      deferred: slot.hasWaiters() && this.backoff.deferred(slot),
-    };
   }
 
   /** Carries out one action of the plan. */

@@ -2,6 +2,7 @@
 // and the contract of the observer told of every change (state-observer.ts).
 import type { ModelStatus } from './model-state.js';
 import type { ModelSlot } from './model-slot.js';
+import type { ModelView } from './schedule-plan.js';
 import type { LoadReason, UnloadReason } from './scheduler-events.js';
 
 /** What a status change carries for observers (state-observer.ts). */
@@ -43,4 +44,26 @@ export interface ModelSnapshot {
   lastError?: string;
   /** Asleep since (ms epoch), while sleeping. */
   sleepingSince?: number;
+}
+
+/** A slot as the plan sees it (schedule-plan.ts); `deferred`: in crash-loop backoff. */
+export function planView(slot: ModelSlot, deferred: boolean): ModelView {
+  return {
+    id: slot.id,
+    model: slot.model,
+    status: slot.status,
+    usesGpu: slot.usesGpu,
+    engine: slot.engine,
+    devices: slot.devices,
+    inFlight: slot.inFlight,
+    queued: slot.queued,
+    oldestEnqueuedAt: slot.oldestEnqueuedAt(),
+    drainingFor: slot.drainingFor,
+    lastUsedAt: slot.lastUsedAt,
+    loadedAt: slot.loadedAt,
+    sleepingSince: slot.sleepingSince,
+    waking: slot.waking,
+    lastError: slot.lastError,
+    deferred,
+  };
 }

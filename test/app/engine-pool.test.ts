@@ -154,6 +154,22 @@ describe('a pool of engines: an engine goes away', () => {
   });
 });
 
+describe('a pool of engines: an engine down at start-up', () => {
+  it('swapdock starts with the engines that answer, and uses the other one as soon as it does', async () => {
+    const tower = new FakeRuntime({ target: 'unix:///run/tower.sock' });
+    tower.goAway('connection refused');
+    const pool = await startPool({ tower, rack: new FakeRuntime({ target: 'tcp://10.0.0.12:2375' }) });
+    assert.match(pool.server.scheduler.engineStates().find((e) => e.name === 'tower')?.unavailable ?? '', /connection refused/);
+    assert.equal((await pool.post('small')).status, 200);
+    assert.equal(await engineOf(pool, 'small'), 'rack');
+    assert.equal((await pool.post('towered')).status, 503);
+    tower.comeBack();
+    await waitFor(() => pool.server.scheduler.engineStates().every((e) => e.unavailable === undefined), 3000, 'tower to be used');
+    assert.equal((await pool.post('towered')).status, 200);
+    assert.equal(await engineOf(pool, 'towered'), 'tower');
+  });
+});
+
 describe('a pool of engines: adoption', () => {
   it('a restarted swapdock adopts the running containers on every engine, each on its own engine', async () => {
     const pool = await startPool();

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { GpuBudget } from '../../src/scheduler/gpu-budget.js';
 import { noGpuInventory } from '../../src/runtime/gpu-inventory.js';
-import { planSchedule, type ModelView, type PlanAction } from '../../src/scheduler/schedule-plan.js';
+import { planSchedule, type EngineView, type ModelView, type PlanAction } from '../../src/scheduler/schedule-plan.js';
 
 const G = 1024 ** 3;
 const NOW = 1_000_000;
@@ -89,5 +89,73 @@ describe('planSchedule', () => {
     const actions = plan([view('base'), view('b', { status: 'ready', drainingFor: 'swap' })]);
     assert.deepEqual(kinds(actions), ['undrain b', 'load base']);
     assert.equal((actions[1] as Extract<PlanAction, { kind: 'load' }>).baseline, true);
+  });
+});
+
+describe('planSchedule over a pool of engines', () => {
+  const POOL = [
+    'swap: { policy: fifo }',
+    'engines:',
+    '  - { name: tower, host: "unix:///t.sock", gpus: [{ id: 0, vram: 24g }] }',
+    '  - { name: rack, host: "tcp://10.0.0.12:2375", gpus: [{ id: 0, vram: 24g }] }',
+    'models:',
+    '  a: { image: x, gpus: 1, vram: 20g, sleep: { kind: vllm, memory: 8g } }',
+    '  b: { image: x, gpus: 1, vram: 20g }',
+    '  c: { image: x, gpus: 1, vram: 20g }',
+    '  onlyrack: { image: x, gpus: 1, vram: 20g, engines: [rack] }',
+    '',
+  ].join('\n');
+  function poolSetup() {
+    const config = parseConfigText(POOL, 'test', {});
+    const gpus = new GpuBudget(config, config.engines.map((e) => ({ name: e.name, inventory: e.gpus, localGpus: false })), noGpuInventory);
+    const view = (id: string, fields: Partial<ModelView> = {}): ModelView => {
+      const model = config.models.get(id)!;
+      return { id, model, status: 'stopped', usesGpu: true, engine: undefined, devices: [], inFlight: 0, queued: 0, lastUsedAt: 0, waking: false, deferred: false, ...fields };
+    };
+    const plan = (models: ModelView[], engines: { tower?: Partial<EngineView>; rack?: Partial<EngineView> } = {}) =>
+      planSchedule({
+        models,
+        config,
+        gpus,
+        engines: [
+          { name: 'tower', sleepBudget: 64 * G, gpuLoadPending: false, ...engines.tower },
+          { name: 'rack', sleepBudget: 64 * G, gpuLoadPending: false, ...engines.rack },
+        ],
+        now: NOW,
+      }) as Extract<PlanAction, { kind: 'load' }>[];
+    return { view, plan };
+  }
+  const on = (engine: string, extra: Partial<ModelView> = {}): Partial<ModelView> => ({ status: 'ready', engine, devices: ['0'], lastUsedAt: 1, ...extra });
+
+  it('loads on another engine instead of evicting, and two GPU loads run at once on two engines', () => {
+    const { view, plan } = poolSetup();
+    const actions = plan([view('b', waiting(NOW - 20)), view('c', waiting(NOW - 10))]);
+    assert.deepEqual(actions.map((a) => [a.kind, a.model, a.placement.engine, a.placement.evict]), [['load', 'b', 'tower', []], ['load', 'c', 'rack', []]]);
+  });
+
+  it('a GPU load under way on one engine holds back loads there only', () => {
+    const { view, plan } = poolSetup();
+    const actions = plan([view('b', waiting())], { tower: { gpuLoadPending: true } });
+    assert.deepEqual(actions.map((a) => [a.model, a.placement.engine]), [['b', 'rack']]);
+    assert.deepEqual(plan([view('onlyrack', waiting())], { rack: { gpuLoadPending: true } }), [], 'waits for its one engine');
+  });
+
+  it('an evicted model sleeps within the sleepMemory of its own engine', () => {
+    const { view, plan } = poolSetup();
+    const models = [view('a', on('rack')), view('b', on('tower', { inFlight: 1 })), view('onlyrack', waiting())];
+    assert.equal(plan(models, { rack: { sleepBudget: 4 * G } })[0]!.releases.get('a')!.kind, 'stop', "rack's budget has no room");
+    assert.equal(plan(models, { tower: { sleepBudget: 4 * G } })[0]!.releases.get('a')!.kind, 'sleep', "tower's budget does not matter");
+  });
+
+  it('a sleeping model wakes on its own engine, even when another has room', () => {
+    const { view, plan } = poolSetup();
+    const [wake] = plan([view('a', { status: 'sleeping', engine: 'rack', devices: ['0'], sleepingSince: 1, ...waiting() })]);
+    assert.deepEqual([wake!.wake, wake!.placement.engine, wake!.placement.devices], [true, 'rack', ['0']]);
+  });
+
+  it('a model bound to an unreachable engine is rejected, naming it', () => {
+    const { view, plan } = poolSetup();
+    const [reject] = plan([view('onlyrack', waiting())], { rack: { unavailable: 'connection refused' } }) as unknown as Extract<PlanAction, { kind: 'reject' }>[];
+    assert.deepEqual([reject!.kind, reject!.unreachable], ['reject', ['rack']]);
   });
 });
