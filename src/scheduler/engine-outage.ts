@@ -7,6 +7,7 @@
 // With a single engine there is nowhere else to go: the engine watch reconnects and reconciles.
 import { EngineDownError, errorMessage } from '../errors.js';
 import type { EventSubscription } from '../runtime/container-runtime.js';
+import { EngineUnavailableError } from '../runtime/runtime-errors.js';
 import type { EngineWatch } from './engine-watch.js';
 import type { SchedulerContext, Slot } from './scheduler-context.js';
 import type { SchedulerEvents } from './scheduler-events.js';
@@ -50,7 +51,7 @@ export class EngineOutages {
     this.s
       .runtimeOf(engine)
       .ping(ENGINE_HEARTBEAT.timeoutMs)
-      .catch((err) => this.lost(engine, errorMessage(err) || streamReason));
+      .catch((err) => this.lost(engine, outageReason(err) || streamReason));
   }
 
   private beat(): void {
@@ -61,7 +62,7 @@ export class EngineOutages {
         .ping(ENGINE_HEARTBEAT.timeoutMs)
         .then(
           () => this.back(name),
-          (err) => this.lost(name, errorMessage(err)),
+          (err) => this.lost(name, outageReason(err)),
         )
         .finally(() => this.pinging.delete(name));
     }
@@ -114,4 +115,9 @@ export class EngineOutages {
       slot.startAbort?.abort(error);
     }
   }
+}
+
+/** Why an engine is unreachable, in a few words (where it is, and the cause), for messages that name it. */
+function outageReason(err: unknown): string {
+  return err instanceof EngineUnavailableError ? `${err.target}: ${err.reason}` : errorMessage(err);
 }

@@ -10,7 +10,8 @@ const ALLOWED: Record<ModelStatus, readonly ModelStatus[]> = {
   ready: ['stopping', 'failed', 'sleeping'],
   sleeping: ['starting', 'stopping', 'failed'],
   stopping: ['stopped', 'failed'],
-  failed: ['starting', 'stopping', 'stopped'],
+  // ready / sleeping: its container found running again when its engine of a pool answers again (adopted)
+  failed: ['starting', 'stopping', 'stopped', 'ready', 'sleeping'],
 };
 
 export function canTransition(from: ModelStatus, to: ModelStatus): boolean {

@@ -43,7 +43,7 @@ export class StateObserver implements SlotObserver {
     let cause = detail.cause;
     let durationMs = detail.durationMs;
     if (to === 'starting') cause ??= slot.loadCause ?? (from === 'failed' ? 'restart' : slot.hasWaiters() || !slot.model.baseline ? 'request' : 'baseline');
-    else if (to === 'ready' && from === 'stopped') cause ??= 'adopted';
+    else if (to === 'ready' && (from === 'stopped' || from === 'failed')) cause ??= 'adopted';
     else if (to === 'ready' && from === 'starting') {
       cause ??= previous?.cause;
       if (previous) durationMs ??= at - previous.at;
@@ -108,10 +108,10 @@ export class StateObserver implements SlotObserver {
 
 function describe(model: string, from: ModelStatus, to: ModelStatus, cause: string | undefined): string {
   const why = cause ? ` (${cause})` : '';
-  if (to === 'sleeping') return from === 'stopped' ? `adopted the sleeping container of '${model}'` : `putting '${model}' to sleep${why}`;
+  if (to === 'sleeping') return from === 'stopped' || from === 'failed' ? `adopted the sleeping container of '${model}'` : `putting '${model}' to sleep${why}`;
   if (to === 'starting' && from === 'sleeping') return `waking '${model}'${why}`;
   if (to === 'starting') return `loading '${model}'${why}`;
-  if (to === 'ready') return from === 'stopped' ? `adopted the running container of '${model}'` : `'${model}' is ready`;
+  if (to === 'ready') return from === 'stopped' || from === 'failed' ? `adopted the running container of '${model}'` : `'${model}' is ready`;
   if (to === 'stopping') return `stopping '${model}'${why}`;
   if (to === 'stopped') return `'${model}' stopped${why}`;
   return `'${model}' failed`;
