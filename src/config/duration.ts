@@ -44,5 +44,6 @@ export function parseSizeBytes(value: string | number): number | undefined {
 export function formatSize(bytes: number): string {
   const gib = bytes / 1024 ** 3;
   if (gib >= 1) return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB`;
-  return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  return `${Math.round(bytes / 1024)} KiB`;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, parseDurationMs, parseSizeBytes } from '../../src/config/duration.js';
+import { formatDuration, formatSize, parseDurationMs, parseSizeBytes } from '../../src/config/duration.js';
 import { ConfigError, parseConfigText } from '../../src/config/load-config.js';
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): { path: string; line?: number; message: string }[] {
@@ -38,6 +38,11 @@ describe('durations and sizes', () => {
     assert.equal(parseSizeBytes('1GB'), 1024 ** 3);
     assert.equal(parseSizeBytes(1024), 1024);
     assert.equal(parseSizeBytes('lots'), undefined);
+  });
+  it('formats sizes back, small ones too (limits.maxHeaderSize is 16k)', () => {
+    assert.equal(formatSize(48 * 1024 ** 3), '48 GiB');
+    assert.equal(formatSize(512 * 1024 ** 2), '512 MiB');
+    assert.equal(formatSize(16 * 1024), '16 KiB');
   });
 });
 
