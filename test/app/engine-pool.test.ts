@@ -36,7 +36,14 @@ interface Pool {
 
 let open: Pool[] = [];
 afterEach(async () => {
-  for (const pool of open) await pool.server.shutdown();
+  for (const pool of open) {
+    await pool.server.shutdown();
+    // A container on an engine that stayed away was never stopped: its fake-model process would keep the test file from exiting.
+    for (const runtime of [pool.tower, pool.rack]) {
+      runtime.comeBack();
+      await runtime.shutdown();
+    }
+  }
   open = [];
 });
 
