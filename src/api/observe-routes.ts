@@ -17,8 +17,8 @@ import { writeSse, type CoalesceKey, type SseSend } from './sse-response.js';
 
 /** The request events /api/requests returns. */
 export const RECENT_REQUESTS = 200;
-/** What /api/events forwards (container output has its own endpoint). */
-const STREAMED_EVENTS = ['model', 'queue', 'load', 'request', 'swap'] as const satisfies readonly (keyof SchedulerEventMap)[];
+/** What /api/events forwards (container output has its own endpoint); `engine`: an engine of a pool went away or came back. */
+const STREAMED_EVENTS = ['model', 'queue', 'load', 'request', 'swap', 'engine'] as const satisfies readonly (keyof SchedulerEventMap)[];
 
 export interface ObserveDeps {
   scheduler: Scheduler;
@@ -100,8 +100,8 @@ export function observeHandlers(deps: ObserveDeps) {
     );
   };
 
-  /** GET /api/timeline */
-  const timeline: Handler<AppEnv> = (c) => c.json(scheduler.timeline.view());
+  /** GET /api/timeline: with a pool of several engines, each lane is one engine's. */
+  const timeline: Handler<AppEnv> = (c) => c.json(scheduler.timeline.view(scheduler.engineStates().map((e) => ({ name: e.name, gpuIds: e.gpus?.map((g) => g.id) }))));
 
   return { events, requests, ownLog, modelLog, timeline };
 }

@@ -1,22 +1,31 @@
 // What `swapdock ps` prints for people: one row per model (state, devices, VRAM, in flight,
 // queued, last used), the GPUs with the VRAM their models hold, and the last error of a model
-// that failed. `--json` prints GET /api/models as it came instead.
+// that failed. With a pool of several engines both tables get an ENGINE column (GPU ids are per
+// engine), and an engine that is unreachable is named with why. `--json` prints GET /api/models
+// as it came instead.
 import { formatSize } from '../config/duration.js';
-import type { ModelView, ModelsView } from './server-client.js';
+import type { EngineView, ModelView, ModelsView } from './server-client.js';
 
 export function renderPs(view: ModelsView, now: number): string {
+  const pool = view.engines && view.engines.length > 1 ? view.engines : undefined;
   const rows = view.models.map((m) => [
     m.id,
     stateOf(m),
+    ...(pool ? [m.engine ?? '-'] : []),
     m.devices.length ? m.devices.join(',') : m.usesGpu ? '-' : 'CPU',
     m.usesGpu ? (m.vramBytes === undefined ? 'whole GPU' : formatSize(m.vramBytes)) : '-',
     String(m.inFlight),
     String(m.queued),
     ago(m.lastUsedAt, now),
   ]);
-  const parts = [renderTable(['MODEL', 'STATE', 'DEVICES', 'VRAM', 'IN FLIGHT', 'QUEUED', 'LAST USED'], rows, new Set([4, 5]))];
+  const headers = ['MODEL', 'STATE', ...(pool ? ['ENGINE'] : []), 'DEVICES', 'VRAM', 'IN FLIGHT', 'QUEUED', 'LAST USED'];
+  const parts = [renderTable(headers, rows, new Set([headers.indexOf('IN FLIGHT'), headers.indexOf('QUEUED')]))];
   if (view.models.length === 0) parts.push('(no models configured)');
-  if (view.gpus?.length) parts.push('', renderGpus(view));
+  if (pool) {
+    if (pool.some((e) => e.gpus?.length)) parts.push('', renderPoolGpus(view, pool));
+    const down = pool.filter((e) => !e.reachable);
+    if (down.length) parts.push('', ...down.map((e) => `engine ${e.name} is unreachable${e.downSince ? ` (went away ${ago(e.downSince, now)})` : ''}: ${e.unavailable ?? 'no answer'}`));
+  } else if (view.gpus?.length) parts.push('', renderGpus(view));
   const errors = view.models.filter((m) => m.status === 'failed' && m.lastError);
   if (errors.length) parts.push('', ...errors.map((m) => `${m.id} failed: ${m.lastError}`));
   return parts.join('\n');
@@ -28,13 +37,23 @@ function stateOf(model: ModelView): string {
 
 /** VRAM held per GPU: what loaded models need there (the whole GPU without `vram`), a sleeping model's context. */
 function renderGpus(view: ModelsView): string {
-  const rows = view.gpus!.map((gpu) => {
-    const on = view.models.filter((m) => m.devices.includes(gpu.id) && m.status !== 'stopped' && m.status !== 'failed');
-    const used = on.reduce((sum, m) => sum + (m.status === 'sleeping' ? (m.sleep?.vramBytes ?? 0) : (m.vramBytes ?? gpu.vramBytes)), 0);
-    return [gpu.id, used === 0 ? '0' : formatSize(used), formatSize(gpu.vramBytes), on.map((m) => m.id).join(', ') || '-'];
-  });
-  return `${renderTable(['GPU', 'IN USE', 'TOTAL', 'MODELS'], rows, new Set([1, 2]))}\nswaps: ${view.swap.swaps} (policy ${view.swap.policy})`;
+  const rows = view.gpus!.map((gpu) => gpuRow(gpu, view.models));
+  return `${renderTable(['GPU', 'IN USE', 'TOTAL', 'MODELS'], rows, new Set([1, 2]))}\n${swapLine(view)}`;
 }
+
+/** The same per engine of the pool: a model holds GPUs of its own engine only. */
+function renderPoolGpus(view: ModelsView, pool: EngineView[]): string {
+  const rows = pool.flatMap((engine) => (engine.gpus ?? []).map((gpu) => [engine.name, ...gpuRow(gpu, view.models.filter((m) => m.engine === engine.name))]));
+  return `${renderTable(['ENGINE', 'GPU', 'IN USE', 'TOTAL', 'MODELS'], rows, new Set([2, 3]))}\n${swapLine(view)}`;
+}
+
+function gpuRow(gpu: { id: string; vramBytes: number }, models: ModelView[]): string[] {
+  const on = models.filter((m) => m.devices.includes(gpu.id) && m.status !== 'stopped' && m.status !== 'failed');
+  const used = on.reduce((sum, m) => sum + (m.status === 'sleeping' ? (m.sleep?.vramBytes ?? 0) : (m.vramBytes ?? gpu.vramBytes)), 0);
+  return [gpu.id, used === 0 ? '0' : formatSize(used), formatSize(gpu.vramBytes), on.map((m) => m.id).join(', ') || '-'];
+}
+
+const swapLine = (view: ModelsView) => `swaps: ${view.swap.swaps} (policy ${view.swap.policy})`;
 
 /** 'just now', '42s ago', '5m ago', '3h ago', '2d ago', or 'never'. */
 export function ago(at: string | null, now: number): string {

@@ -13,6 +13,8 @@ export interface ModelView {
   status: string;
   aliases: string[];
   usesGpu: boolean;
+  /** The engine of the pool it runs on (absent while it holds none, and from a swapdock before engine pools). */
+  engine?: string;
   devices: string[];
   vramBytes?: number;
   inFlight: number;
@@ -26,8 +28,18 @@ export interface ModelView {
   sleep: { vramBytes: number } | null;
 }
 
+/** One engine of the pool in GET /api/models (absent from a swapdock before engine pools). */
+export interface EngineView {
+  name: string;
+  gpus: { id: string; vramBytes: number }[] | null;
+  reachable: boolean;
+  unavailable?: string;
+  downSince?: string;
+}
+
 export interface ModelsView {
   gpus: { id: string; vramBytes: number }[] | null;
+  engines?: EngineView[];
   swap: { policy: string; maxWaitMs: number; swaps: number };
   models: ModelView[];
 }

@@ -40,4 +40,7 @@ export const METRIC = {
   restarts: 'swapdock_container_restarts_total',
   swaps: 'swapdock_swaps_total',
   tokens: 'swapdock_tokens_total',
+  modelEngine: 'swapdock_model_engine',
+  engineUp: 'swapdock_engine_up',
+  engineOutages: 'swapdock_engine_outages_total',
 } as const;

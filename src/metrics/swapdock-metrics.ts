@@ -3,9 +3,10 @@
 // Counters and histograms follow `request`, `model` and `swap` events; gauges (queue depth, in
 // flight, model state) are read from the scheduler's snapshot at scrape time, so they are exact
 // whenever Prometheus looks and cost nothing per request. Names and buckets: metric-definitions.ts.
+// A pool of engines adds where each model runs and whether each engine answers (engineGauges).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelSnapshot } from '../scheduler/slot-view.js';
-import type { ModelStateEvent, RequestEvent, SchedulerEvents } from '../scheduler/scheduler-events.js';
+import type { EngineStateEvent, ModelStateEvent, RequestEvent, SchedulerEvents } from '../scheduler/scheduler-events.js';
 import {
   LATENCY_BUCKETS,
   LOAD_REASONS,
@@ -20,6 +21,8 @@ import {
 export interface MetricsSource {
   readonly events: SchedulerEvents;
   snapshot(): ModelSnapshot[];
+  /** Every engine of the pool, with why it is unreachable when it is; absent: no engine series. */
+  engineStates?(): readonly { name: string; unavailable?: string }[];
 }
 
 export interface SwapdockMetricsOptions {
@@ -53,6 +56,7 @@ export class SwapdockMetrics {
   private readonly failures: Counter<Model>;
   private readonly restarts: Counter<Model>;
   private readonly swaps: Counter;
+  private readonly engineOutages: Counter<'engine'>;
   /** Models whose series exist (created at 0 when first seen, so rates start from the beginning). */
   private readonly known = new Set<string>();
   /** Per model: why its load under way started (the `ready` event that ends it carries no cause). */
@@ -76,7 +80,9 @@ export class SwapdockMetrics {
     this.failures = new Counter({ name: METRIC.failures, help: 'Times a model went to the failed state (a load that failed, or a crash)', labelNames: ['model'], registers });
     this.restarts = new Counter({ name: METRIC.restarts, help: 'Times a model was started again after it had failed (crashed, or a load failed)', labelNames: ['model'], registers });
     this.swaps = new Counter({ name: METRIC.swaps, help: 'Loads that had to evict other models first', registers });
+    this.engineOutages = new Counter({ name: METRIC.engineOutages, help: 'Times an engine of the pool became unreachable (its models failed over); only with more than one engine', labelNames: ['engine'], registers });
     this.snapshotGauges();
+    this.engineGauges();
     if (options.processMetrics ?? true) {
       // Event loop lag sampled every 100 ms (prom-client's default 10 ms wakes an idle server 100×/s).
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
@@ -89,13 +95,18 @@ export class SwapdockMetrics {
     const onRequest = (event: RequestEvent) => this.onRequest(event);
     const onModel = (event: ModelStateEvent) => this.onModel(event);
     const onSwap = () => this.swaps.inc();
+    const onEngine = (event: EngineStateEvent) => {
+      if (event.state === 'down') this.engineOutages.inc({ engine: event.engine });
+    };
     source.events.on('request', onRequest);
     source.events.on('model', onModel);
     source.events.on('swap', onSwap);
+    source.events.on('engine', onEngine);
     this.unsubscribe = () => {
       source.events.off('request', onRequest);
       source.events.off('model', onModel);
       source.events.off('swap', onSwap);
+      source.events.off('engine', onEngine);
     };
   }
 
@@ -106,6 +117,7 @@ export class SwapdockMetrics {
   /** The exposition text; series for models added by a reload appear at 0 from here on. */
   async render(): Promise<string> {
     this.syncModels(this.source.snapshot());
+    for (const { name } of this.pool()) this.engineOutages.inc({ engine: name }, 0);
     return this.registry.metrics();
   }
 
@@ -182,6 +194,52 @@ export class SwapdockMetrics {
     for (const reason of UNLOAD_REASONS) this.unloads.inc({ model, reason }, 0);
     this.failures.inc({ model }, 0);
     this.restarts.inc({ model }, 0);
+  }
+
+  /** The engines of a pool of more than one; none with a single engine (nothing fails over, nothing to report). */
+  private pool(): readonly { name: string; unavailable?: string }[] {
+    const engines = this.source.engineStates?.() ?? [];
+    return engines.length > 1 ? engines : [];
+  }
+
+  /**
+   * Where each model runs, as an info gauge rather than an `engine` label on the per-model
+   * series (the kube_pod_info pattern). A model moves between engines (it fails over, or is
+   * placed elsewhere on its next load): an `engine` label on its counters and histograms would
+   * split each into one series per engine it ever ran on, leave the old engine's series behind
+   * as if it were still there, and end every existing series of a single-engine setup.
+   * `swapdock_model_engine{model,engine}` is 1 for the engine a model holds now (starting,
+   * ready, sleeping or stopping) and absent while it holds none, read from the snapshot at each
+   * scrape, so a model that moved leaves no stale series. Per engine in PromQL:
+   *   sum by (engine) (swapdock_requests_in_flight * on (model) group_left (engine) swapdock_model_engine)
+   * `swapdock_engine_up{engine}` says whether each engine of a pool answers (1) or is counted as
+   * unreachable (0); with one engine it is absent, as swapdock never takes that engine out of
+   * service (a broken engine shows as failed loads).
+   */
+  private engineGauges(): void {
+    const registers = [this.registry];
+    const source = this.source;
+    const pool = () => this.pool();
+    new Gauge({
+      name: METRIC.modelEngine,
+      help: 'The engine the model runs (or sleeps) on: 1 for that engine, no series while it holds none',
+      labelNames: ['model', 'engine'],
+      registers,
+      collect() {
+        this.reset(); // a model that moved or stopped leaves no series behind
+        for (const m of source.snapshot()) if (m.engine !== undefined) this.set({ model: m.id, engine: m.engine }, 1);
+      },
+    });
+    new Gauge({
+      name: METRIC.engineUp,
+      help: 'Whether the engine of the pool answers (1) or is unreachable, its models failed over (0); only with more than one engine',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of pool()) this.set({ engine: e.name }, e.unavailable === undefined ? 1 : 0);
+      },
+    });
   }
 
   /** Gauges read at scrape time: exact when Prometheus looks, nothing to do per request. */

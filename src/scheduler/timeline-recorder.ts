@@ -5,7 +5,7 @@
 // the first (adoptions at start-up, preloads) and shares the scheduler's clock.
 import { RingBuffer } from '../util/ring-buffer.js';
 import type { ModelStateEvent, RequestEvent, SchedulerEvents } from './scheduler-events.js';
-import { RequestBuckets, SegmentLog, groupIntoLanes, laneIdsOf, standingLanes, type TimelineSwap, type TimelineView } from './timeline.js';
+import { RequestBuckets, SegmentLog, groupIntoLanes, laneIdsOf, poolStandingLanes, standingLanes, type TimelineSwap, type TimelineView } from './timeline.js';
 
 export const TIMELINE_WINDOW_MS = 60 * 60_000;
 export const TIMELINE_BUCKET_MS = 10_000;
@@ -16,12 +16,12 @@ export const TIMELINE_MAX_SWAPS = 1000;
 export interface TimelineRecorderOptions {
   events: SchedulerEvents;
   now: () => number;
-  /** Where a model is placed now (the scheduler's snapshot: visible GPU ids; none in exclusive mode). */
-  placementOf: (model: string) => { usesGpu: boolean; devices: readonly string[] } | undefined;
-  /** The GPUs of the inventory, if any. */
+  /** Where a model is placed now (the scheduler's snapshot: its engine, visible GPU ids; none in exclusive mode). */
+  placementOf: (model: string) => { usesGpu: boolean; engine?: string; devices: readonly string[] } | undefined;
+  /** The GPUs of the inventory, if any (of the one engine; a pool's come with each view). */
   gpuIds: () => readonly string[] | undefined;
-  /** The configured models (for the lanes shown while idle). */
-  models: () => Iterable<{ usesGpu: boolean }>;
+  /** The configured models (for the lanes shown while idle), with the engines each may use. */
+  models: () => Iterable<{ usesGpu: boolean; model?: { engines?: readonly string[] } }>;
   windowMs?: number;
   bucketMs?: number;
   maxSegments?: number;
@@ -44,7 +44,7 @@ export class TimelineRecorder {
     this.startedAt = options.now();
     const onModel = (event: ModelStateEvent) => {
       const placement = options.placementOf(event.model);
-      this.segments.apply(event, placement ? laneIdsOf(placement) : []);
+      this.segments.apply(event, placement ? laneIdsOf(placement) : [], placement?.engine ?? event.engine);
     };
     const onSwap = (event: TimelineSwap) => this.swaps.push({ at: event.at, from: [...event.from], to: event.to });
     const onRequest = (event: RequestEvent) => this.buckets.record(event.at, event.status, event.ttftMs);
@@ -59,16 +59,21 @@ export class TimelineRecorder {
     };
   }
 
-  /** The last hour (or since start-up, when that is shorter), up to now. */
-  view(): TimelineView {
+  /**
+   * The last hour (or since start-up, when that is shorter), up to now. `engines`: every engine
+   * of the pool with its GPUs (Scheduler.engineStates()); with more than one, each lane is an
+   * engine's (`tower/gpu:0`), else the lanes are the one engine's, as without a pool.
+   */
+  view(engines?: readonly { name: string; gpuIds?: readonly string[] }[]): TimelineView {
     const to = this.options.now();
     const from = Math.max(this.startedAt, to - this.windowMs);
-    const standing = standingLanes(this.options.gpuIds(), this.options.models());
+    const pooled = engines !== undefined && engines.length > 1;
+    const standing = pooled ? poolStandingLanes(engines, this.options.models()) : standingLanes(this.options.gpuIds(), this.options.models());
     return {
       from,
       to,
       bucketMs: this.buckets.bucketMs,
-      lanes: groupIntoLanes(standing, this.segments.since(from)),
+      lanes: groupIntoLanes(standing, this.segments.since(from), pooled),
       swaps: this.swaps.toArray().filter((swap) => swap.at >= from),
       buckets: this.buckets.since(from),
     };

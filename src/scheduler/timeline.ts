@@ -2,6 +2,9 @@
 // bounded structures without a clock: which model held each lane (a GPU, the one pseudo GPU of
 // exclusive mode, or the CPU) in which state and when, and per-bucket request counts and time
 // to first token. The recorder (timeline-recorder.ts) feeds them from the scheduler's events.
+// With a pool of several engines every lane belongs to one engine (GPU ids are per engine: '0'
+// on tower and '0' on rack are two GPUs), so its id is prefixed by the engine: `tower/gpu:0`.
+// With one engine the ids stay as they were (`gpu:0`, `gpu`, `cpu`).
 import type { ModelStatus } from './model-state.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 
@@ -23,13 +26,21 @@ export interface TimelineSegment {
 
 /** A segment with the lanes it occupies (a model on two GPUs is on two lanes). */
 export interface PlacedSegment extends TimelineSegment {
+  /** Lane ids on its engine (`gpu:0`, `gpu`, `cpu`), without the engine. */
   lanes: readonly string[];
+  /** The engine those lanes are on; undefined when not known. */
+  engine?: string;
 }
 
 export interface LaneSpec {
-  /** `gpu:<id>` for a GPU of the inventory, `gpu` for exclusive mode's one pseudo GPU, `cpu`. */
+  /**
+   * `gpu:<id>` for a GPU of the inventory, `gpu` for exclusive mode's one pseudo GPU, `cpu`;
+   * with several engines prefixed by the engine's name and a slash (`tower/gpu:0`, `rack/cpu`).
+   */
   id: string;
   kind: 'gpu' | 'cpu';
+  /** The engine, for lanes of a pool of several engines. */
+  engine?: string;
   /** The GPU's id, for lanes of real GPUs. */
   device?: string;
   label: string;
@@ -86,7 +97,32 @@ export function standingLanes(gpuIds: readonly string[] | undefined, models: Ite
   return lanes;
 }
 
+/** The standing lanes of a pool: each engine's, from its GPUs and the models that may run there, prefixed by its name. */
+export function poolStandingLanes(
+  engines: readonly { name: string; gpuIds?: readonly string[] }[],
+  models: Iterable<{ usesGpu: boolean; model?: { engines?: readonly string[] } }>,
+): string[] {
+  const all = [...models];
+  return engines.flatMap(({ name, gpuIds }) =>
+    standingLanes(gpuIds, all.filter((m) => !m.model?.engines || m.model.engines.includes(name))).map((lane) => engineLane(name, lane)),
+  );
+}
+
+/** A lane of `engine` (`gpu:0` on tower is `tower/gpu:0`). */
+export function engineLane(engine: string, lane: string): string {
+  return `${engine}/${lane}`;
+}
+
+/** An engine's name (no '/' or ':' in it, config.engines[].name) before the first slash. */
+const ENGINE_PREFIX = /^([a-z0-9][a-z0-9_.-]*)\/(.+)$/;
+
 export function laneSpec(id: string): LaneSpec {
+  const pooled = ENGINE_PREFIX.exec(id);
+  if (pooled) {
+    const engine = pooled[1]!;
+    const spec = laneSpec(pooled[2]!);
+    return { ...spec, id, engine, label: `${engine} · ${spec.label}` };
+  }
   if (id === 'cpu') return { id, kind: 'cpu', label: 'CPU' };
   if (id === 'gpu') return { id, kind: 'gpu', label: 'GPU' };
   const device = id.slice('gpu:'.length);
@@ -105,8 +141,8 @@ export class SegmentLog {
     this.closed = new RingBuffer(capacity);
   }
 
-  /** A status change of `model` at `at`; `lanes`: where it is placed now. */
-  apply(change: { model: string; from: ModelStatus; to: ModelStatus; at: number }, lanes: readonly string[]): void {
+  /** A status change of `model` at `at`; `lanes`: where it is placed now, on `engine`. */
+  apply(change: { model: string; from: ModelStatus; to: ModelStatus; at: number }, lanes: readonly string[], engine?: string): void {
     const previous = this.open.get(change.model);
     if (previous) {
       previous.to = change.at;
@@ -119,6 +155,8 @@ export class SegmentLog {
     // Devices are kept until the model stops; a status without any (none known yet) stays where it was.
     const where = lanes.length ? lanes : (previous?.lanes ?? lanes);
     const segment: PlacedSegment = { model: change.model, state, from: change.at, lanes: where };
+    const on = engine ?? previous?.engine;
+    if (on !== undefined) segment.engine = on;
     if (state === 'loading' && change.from === 'sleeping') segment.wake = true;
     this.open.set(change.model, segment);
   }
@@ -201,13 +239,17 @@ export class RequestBuckets {
   }
 }
 
-/** The lanes of a view: the standing ones in order, then any other lane a segment is on; each with its segments. */
-export function groupIntoLanes(standing: readonly string[], segments: readonly PlacedSegment[]): TimelineLane[] {
+/**
+ * The lanes of a view: the standing ones in order, then any other lane a segment is on; each with
+ * its segments. `pooled` (several engines): a segment's lanes are its engine's, and lanes are
+ * kept together by engine, in the order the standing lanes list the engines.
+ */
+export function groupIntoLanes(standing: readonly string[], segments: readonly PlacedSegment[], pooled = false): TimelineLane[] {
   const lanes = new Map<string, TimelineLane>();
   for (const id of standing) lanes.set(id, { ...laneSpec(id), segments: [] });
   const extra: string[] = [];
-  for (const { lanes: ids, ...segment } of segments) {
-    for (const id of ids) {
+  for (const { lanes: local, engine, ...segment } of segments) {
+    for (const id of pooled && engine !== undefined ? local.map((lane) => engineLane(engine, lane)) : local) {
       let lane = lanes.get(id);
       if (!lane) {
         lanes.set(id, (lane = { ...laneSpec(id), segments: [] }));
@@ -218,10 +260,15 @@ export function groupIntoLanes(standing: readonly string[], segments: readonly P
   }
   // Lanes no longer standing (a GPU removed by a reload, a model that moved to the CPU): GPUs first, by id.
   const order = [...standing, ...extra.sort(byLane)];
+  if (pooled) {
+    const rank = new Map<string | undefined, number>();
+    for (const id of order) if (!rank.has(lanes.get(id)!.engine)) rank.set(lanes.get(id)!.engine, rank.size);
+    order.sort((a, b) => rank.get(lanes.get(a)!.engine)! - rank.get(lanes.get(b)!.engine)!); // stable: the order within an engine stays
+  }
   return order.map((id) => lanes.get(id)!);
 }
 
 function byLane(a: string, b: string): number {
-  const rank = (id: string) => (id.startsWith('gpu') ? 0 : 1);
+  const rank = (id: string) => (laneSpec(id).kind === 'gpu' ? 0 : 1);
   return rank(a) - rank(b) || a.localeCompare(b, undefined, { numeric: true });
 }

@@ -26,7 +26,7 @@ export function renderPage(assets: { script: string; style: string }): string {
     <div class="scroll">
       <table id="models">
         <thead><tr>
-          <th>Model</th><th>State</th><th>Devices</th><th class="num">VRAM</th><th class="num">In flight</th>
+          <th>Model</th><th>State</th><th class="col-engine">Engine</th><th>Devices</th><th class="num">VRAM</th><th class="num">In flight</th>
           <th class="num">Queued</th><th>Last used</th><th>Last error</th><th></th>
         </tr></thead>
         <tbody></tbody>

@@ -2,9 +2,11 @@
 // /api/models once, then follows /api/events?history=true (Server-Sent Events: the recent activity,
 // then live changes), lists recent requests (/api/requests, then request events) and streams one
 // log source (/api/logs[/model]). It tells the timeline (timeline-script.ts) of changes with a
-// `swapdock:change` event on document.
+// `swapdock:change` event on document. The GPU bars (one group per engine of a pool) are
+// gpus-script.ts, spliced into this closure: the one dollar-brace below.
 // Every value from the server reaches the page through textContent or setAttribute only.
-// Kept as a string (no backticks or dollar-brace inside) so tsc ships it without a bundler.
+// Kept as a string (no backticks or other dollar-brace inside) so tsc ships it without a bundler.
+import { GPUS_SCRIPT } from './gpus-script.js';
 
 export const UI_SCRIPT = String.raw`'use strict';
 (() => {
@@ -14,6 +16,7 @@ export const UI_SCRIPT = String.raw`'use strict';
   const rows = new Map();     // id -> { tr, cells }
   const busy = new Map();     // id -> 'load' | 'unload' while a button's request runs
   let gpus = null, swaps = 0, requests = [], seenRequests = new Set();
+  let engines = []; // GET /api/models' engines: { name, gpus, reachable, unavailable?, downSince? }
 
   // ---- helpers ------------------------------------------------------------------------------
   function el(tag, props, ...children) {
@@ -98,6 +101,7 @@ export const UI_SCRIPT = String.raw`'use strict';
   function applySnapshot(s) {
     if (!s || !Array.isArray(s.models)) return;
     gpus = Array.isArray(s.gpus) ? s.gpus : null;
+    engines = Array.isArray(s.engines) ? s.engines : [];
     swaps = s.swap && typeof s.swap.swaps === 'number' ? s.swap.swaps : 0;
     const ids = new Set();
     for (const m of s.models) { ids.add(m.id); models.set(m.id, m); renderModel(m); }
@@ -115,7 +119,7 @@ export const UI_SCRIPT = String.raw`'use strict';
     if (!row) {
       const cells = {};
       const tr = el('tr', { 'data-model': m.id });
-      for (const name of ['id', 'state', 'devices', 'vram', 'inFlight', 'queued', 'lastUsed', 'error', 'actions']) {
+      for (const name of ['id', 'state', 'engine', 'devices', 'vram', 'inFlight', 'queued', 'lastUsed', 'error', 'actions']) {
         cells[name] = tr.appendChild(el('td', { class: 'col-' + name + (['vram', 'inFlight', 'queued'].includes(name) ? ' num' : '') }));
       }
       cells.load = el('button', { type: 'button', class: 'load', onclick: () => act(m.id, 'load') }, 'Load');
@@ -136,6 +140,7 @@ export const UI_SCRIPT = String.raw`'use strict';
       m.status === 'ready' && typeof m.loadDurationMs === 'number' ? el('span', { class: 'sub' }, 'loaded in ' + fmtMs(m.loadDurationMs)) : null);
     const devices = Array.isArray(m.devices) && m.devices.length ? m.devices.join(', ') : m.usesGpu === false ? 'CPU' : '–';
     c.devices.textContent = devices;
+    c.engine.textContent = m.engine || '–';
     c.vram.textContent = fmtBytes(m.vramBytes);
     c.inFlight.textContent = String(m.inFlight ?? 0);
     c.queued.textContent = String(m.queued ?? 0);
@@ -152,24 +157,7 @@ export const UI_SCRIPT = String.raw`'use strict';
     c.sleep.disabled = Boolean(pending) || m.status !== 'ready';
   }
 
-  function renderGpus() {
-    const box = $('gpus');
-    box.replaceChildren();
-    $('swaps').textContent = 'swaps: ' + swaps;
-    if (!gpus || !gpus.length) { box.append(el('span', { class: 'muted' }, 'no GPUs')); return; }
-    for (const g of gpus) {
-      let used = 0;
-      for (const m of models.values()) {
-        if (!(m.devices || []).includes(g.id)) continue;
-        if (['starting', 'ready', 'stopping'].includes(m.status)) used += m.vramBytes ?? g.vramBytes;
-        else if (m.status === 'sleeping') used += (m.sleep && m.sleep.vramBytes) || 0; // its CUDA context
-      }
-      const pct = g.vramBytes ? Math.min(100, Math.round((used / g.vramBytes) * 100)) : 0;
-      const bar = el('span', { class: 'bar', title: pct + '% in use' }, el('span'));
-      bar.firstChild.style.width = pct + '%';
-      box.append(el('span', { class: 'gpu' }, 'GPU ' + g.id, bar, fmtBytes(used) + ' / ' + fmtBytes(g.vramBytes)));
-    }
-  }
+${GPUS_SCRIPT}
 
   async function act(id, action) {
     busy.set(id, action);
@@ -213,15 +201,19 @@ export const UI_SCRIPT = String.raw`'use strict';
       if (!ev) return;
       modelEvents++;
       const m = models.get(ev.model);
+      let moved = false;
       if (m) {
         m.status = ev.to;
         if (ev.to === 'failed' && ev.reason) m.lastError = ev.reason;
+        // The engine it loads on (its devices there come with the next /api/models); none once it stopped or failed.
+        if (ev.to === 'stopped' || ev.to === 'failed') { m.engine = undefined; m.devices = []; }
+        else if (ev.engine && ev.engine !== m.engine) { m.engine = ev.engine; m.devices = []; moved = true; }
         renderModel(m);
         renderGpus();
       }
       describe('model', ev);
       changed();
-      if (ev.to !== 'starting' && ev.to !== 'stopping') refreshSoon(); // devices, load time, error
+      if (moved || (ev.to !== 'starting' && ev.to !== 'stopping')) refreshSoon(); // devices, load time, error
     });
     events.addEventListener('queue', (e) => {
       const ev = parse(e);
@@ -234,6 +226,14 @@ export const UI_SCRIPT = String.raw`'use strict';
     events.addEventListener('load', (e) => {
       const ev = parse(e);
       if (ev) describe('load', ev);
+    });
+    events.addEventListener('engine', (e) => {
+      const ev = parse(e);
+      if (!ev) return;
+      applyEngineEvent(ev);
+      describe('engine', ev);
+      changed();
+      refreshSoon(); // its models failed over, or may be adopted again
     });
     events.addEventListener('swap', (e) => {
       const ev = parse(e);
@@ -250,15 +250,17 @@ export const UI_SCRIPT = String.raw`'use strict';
   }
   const changed = () => document.dispatchEvent(new CustomEvent('swapdock:change'));
 
-  /** A model, load or swap event as a line of the activity feed (live, or from the history). */
+  /** A model, load, swap or engine event as a line of the activity feed (live, or from the history). */
   function describe(kind, ev) {
     if (kind === 'model') {
-      activity(ev.at, ev.model + ': ' + ev.from + ' → ' + ev.to + (ev.reason ? ' — ' + ev.reason : '') +
+      activity(ev.at, ev.model + ': ' + ev.from + ' → ' + ev.to + (ev.to === 'starting' && ev.engine && pooled() ? ' on ' + ev.engine : '') + (ev.reason ? ' — ' + ev.reason : '') +
         (typeof ev.durationMs === 'number' ? ' (' + fmtMs(ev.durationMs) + ')' : ''));
     } else if (kind === 'load') {
       activity(ev.at, ev.model + ' ' + ev.phase + ': ' + ev.message, ev.model + ':' + ev.phase);
     } else if (kind === 'swap') {
       activity(ev.at, 'swap: ' + ((ev.from || []).join(', ') || 'nothing') + ' → ' + ev.to);
+    } else if (kind === 'engine') {
+      activity(ev.at, 'engine ' + ev.engine + (ev.state === 'up' ? ': answers again' : ': unreachable' + (ev.reason ? ' — ' + ev.reason : '')));
     }
   }
 

@@ -54,6 +54,12 @@ button:disabled { opacity: .45; cursor: default; }
 .conn[data-state="offline"] { color: var(--failed); border-color: var(--failed); }
 .gpus { display: flex; gap: 14px; flex-wrap: wrap; font-size: 12px; }
 .gpu { display: flex; align-items: center; gap: 6px; }
+.engine { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; }
+.engine-name { font-weight: 600; }
+.engine[data-reachable="false"] { border-color: var(--failed); }
+.engine[data-reachable="false"] .gpu { opacity: .45; }
+.engine-down { color: var(--failed); max-width: 280px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#models:not(.pool) .col-engine { display: none; }
 .bar { width: 90px; height: 7px; border-radius: 4px; background: var(--line); overflow: hidden; }
 .bar > span { display: block; height: 100%; background: var(--ready); }
 .notice { margin: 12px 20px 0; padding: 8px 12px; border-radius: 6px; border: 1px solid var(--failed); color: var(--failed); background: var(--panel); }

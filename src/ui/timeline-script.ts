@@ -1,9 +1,10 @@
 // The web UI's GPU timeline (part of /ui/app.js, after script.ts): draws GET /api/timeline as an
-// inline SVG by hand — a lane per GPU (and the CPU) with a row per model that held it, one
-// rectangle per state (loading, ready, sleeping, stopping), swaps as vertical marks, and request
-// rate and time to first token underneath on the same time axis. The data lives on the server,
-// so a reload shows the same picture. It refreshes every 5 s, and soon after the main script
-// signals a change (a `swapdock:change` event on document). Text goes in through text nodes only.
+// inline SVG by hand — a lane per GPU (and the CPU; in a pool of several engines each engine's,
+// labelled with its name) with a row per model that held it, one rectangle per state (loading,
+// ready, sleeping, stopping), swaps as vertical marks, and request rate and time to first token
+// underneath on the same time axis. The data lives on the server, so a reload shows the same
+// picture. It refreshes every 5 s, and soon after the main script signals a change (a
+// `swapdock:change` event on document). Text goes in through text nodes only.
 // Kept as a string (no backticks or dollar-brace inside) so tsc ships it without a bundler.
 
 export const TIMELINE_SCRIPT = String.raw`'use strict';
@@ -84,7 +85,8 @@ export const TIMELINE_SCRIPT = String.raw`'use strict';
     const lanesTop = y;
     for (const lane of data.lanes) {
       const g = node('g', { class: 'lane', 'data-lane': lane.id });
-      g.append(node('text', { class: 'lane-label', x: 0, y: y + 14 }, lane.label));
+      const laneLabel = lane.label.length > 22 ? lane.label.slice(0, 21) + '…' : lane.label; // "tower · GPU 0" in a pool
+      g.append(tip(lane.label), node('text', { class: 'lane-label', x: 0, y: y + 14 }, laneLabel));
       y += LANE_HEAD;
       const rows = rowsOf(lane, from, to);
       if (!rows.length) {

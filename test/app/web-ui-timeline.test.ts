@@ -74,6 +74,9 @@ describe('web UI timeline (headless Chromium)', () => {
     await waitFor(async () => (await texts(page, '#timeline .lane-label')).join() === 'GPU 0,CPU', 10_000, 'the GPU 0 and CPU lanes');
     assert.equal(await count(page, '#timeline rect.seg'), 0);
     assert.equal(await count(page, '#timeline .idle'), 2);
+    // One engine: its GPU bars as ever, with no engine group around them (a pool's: web-ui-pool.test.ts).
+    assert.deepEqual(await texts(page, '#gpus .gpu'), ['GPU 00 MiB / 24.0 GiB']);
+    assert.equal(await count(page, '#gpus .engine'), 0);
     await waitFor(async () => (await page.textContent('#conn')) === 'live', 10_000, 'the page to follow GET /api/events');
   });
 

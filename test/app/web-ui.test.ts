@@ -86,6 +86,11 @@ describe('web UI (headless Chromium)', () => {
     assert.match((await page.locator('tr[data-model="m"]').textContent())!, /aka <img src=x onerror="window.__xss=1">/);
     assert.equal(await page.locator('#models img').count(), 0);
     assert.equal(await page.evaluate('typeof window.__xss'), 'undefined');
+    // One engine: no Engine column and no engine groups (a pool's: web-ui-pool.test.ts).
+    assert.equal(await page.locator('#models th.col-engine').isVisible(), false);
+    assert.equal(await page.locator('tr[data-model="m"] td.col-engine').isVisible(), false);
+    assert.equal(await page.locator('#gpus .engine').count(), 0);
+    assert.equal(await textIn(page, '#gpus'), 'no GPUs');
   });
 
   it('follows the event stream: a request makes the model ready and shows up in recent requests', async () => {

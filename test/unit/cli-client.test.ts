@@ -113,6 +113,46 @@ describe('the ps table', () => {
     );
   });
 
+  it('a pool of several engines: an ENGINE column in both tables (GPU 0 of each engine apart), and the unreachable engine named with why', () => {
+    const gib = 1024 ** 3;
+    const pool: ModelsView = {
+      ...view([
+        model({ id: 'small', status: 'ready', engine: 'rack', devices: ['0'], vramBytes: 20 * gib, lastUsedAt: before(1) }),
+        model({ id: 'big', status: 'ready', engine: 'rack', devices: ['0', '1'], vramBytes: 40 * gib }),
+        model({ id: 'towered', status: 'failed', lastError: "engine 'tower' became unreachable (connection refused)" }),
+        model({ id: 'cpu', usesGpu: false }),
+      ]),
+      engines: [
+        { name: 'tower', gpus: [{ id: '0', vramBytes: 24 * gib }], reachable: false, unavailable: 'connect ECONNREFUSED', downSince: before(90) },
+        { name: 'rack', gpus: [{ id: '0', vramBytes: 80 * gib }, { id: '1', vramBytes: 48 * gib }], reachable: true },
+      ],
+    };
+    assert.equal(
+      renderPs(pool, now),
+      [
+        'MODEL    STATE    ENGINE  DEVICES  VRAM       IN FLIGHT  QUEUED  LAST USED',
+        'small    ready    rack    0        20 GiB             0       0  just now',
+        'big      ready    rack    0,1      40 GiB             0       0  never',
+        'towered  failed   -       -        whole GPU          0       0  never',
+        'cpu      stopped  -       CPU      -                  0       0  never',
+        '',
+        'ENGINE  GPU  IN USE   TOTAL  MODELS',
+        'tower   0         0  24 GiB  -',
+        'rack    0    60 GiB  80 GiB  small, big',
+        'rack    1    40 GiB  48 GiB  big',
+        'swaps: 3 (policy grouped)',
+        '',
+        'engine tower is unreachable (went away 1m ago): connect ECONNREFUSED',
+        '',
+        "towered failed: engine 'tower' became unreachable (connection refused)",
+      ].join('\n'),
+    );
+    // A pool of one engine (or a swapdock before pools) prints as before.
+    const single = renderPs({ ...view([model({ id: 'a', engine: 'default' })], [{ id: '0', vramBytes: 24 * gib }]), engines: [{ name: 'default', gpus: [{ id: '0', vramBytes: 24 * gib }], reachable: true }] }, now);
+    assert.doesNotMatch(single, /ENGINE|default/);
+    assert.match(single, /^GPU  IN USE/m);
+  });
+
   it('without GPUs, only the models; without models, says so', () => {
     assert.doesNotMatch(renderPs(view([model({ id: 'a' })]), now), /^GPU|swaps:/m);
     assert.match(renderPs(view([]), now), /\(no models configured\)/);

@@ -11,9 +11,9 @@ function model(id: string, status: ModelStatus = 'stopped', counts: { inFlight?:
   return { id, status, usesGpu: false, devices: [], inFlight: counts.inFlight ?? 0, queued: counts.queued ?? 0, draining: false, pinned: false, baseline: false };
 }
 
-function setup(models: ModelSnapshot[] = [model('qwen'), model('llama')]) {
+function setup(models: ModelSnapshot[] = [model('qwen'), model('llama')], engines: { name: string; unavailable?: string }[] = [{ name: 'default' }]) {
   const events = new SchedulerEvents();
-  const source = { events, models, snapshot: () => source.models };
+  const source = { events, models, engines, snapshot: () => source.models, engineStates: () => source.engines };
   const metrics = new SwapdockMetrics(source, { processMetrics: false });
   return { events, source, metrics };
 }
@@ -150,6 +150,48 @@ describe('SwapdockMetrics', () => {
     assert.ok(!samples.some((s) => s.name === 'swapdock_model_state' && s.labels.model === 'llama'), 'a removed model has no state');
   });
 
+  it('names the engine a model holds in swapdock_model_engine, with no stale series once it moved or stopped', async () => {
+    const on = (engine: string | undefined, status: ModelStatus = 'ready'): ModelSnapshot => ({ ...model('qwen', status), engine });
+    const { source, metrics } = setup([on('tower'), model('llama')], [{ name: 'tower' }, { name: 'rack' }]);
+    const engineSeries = async () => parseExposition(await metrics.render()).filter((s) => s.name === 'swapdock_model_engine').map((s) => [s.labels, s.value]);
+    assert.deepEqual(await engineSeries(), [[{ model: 'qwen', engine: 'tower' }, 1]], 'a model that holds no engine has no series');
+    source.models = [on('rack', 'starting'), model('llama')]; // failed over to rack
+    assert.deepEqual(await engineSeries(), [[{ model: 'qwen', engine: 'rack' }, 1]]);
+    source.models = [on('rack', 'sleeping'), model('llama')];
+    assert.deepEqual(await engineSeries(), [[{ model: 'qwen', engine: 'rack' }, 1]], 'a sleeping model still holds its engine');
+    source.models = [on(undefined, 'stopped'), model('llama')];
+    assert.deepEqual(await engineSeries(), []);
+    // The per-model series keep their labels: no engine label that would split them when a model moves.
+    const text = await metrics.render();
+    assert.equal(sampleValue(text, 'swapdock_model_state', { model: 'qwen', state: 'stopped' }), 1);
+    assert.equal(sampleValue(text, 'swapdock_model_loads_total', { model: 'qwen', reason: 'request' }), 0);
+  });
+
+  it('swapdock_engine_up and swapdock_engine_outages_total per engine of a pool; neither with one engine', async () => {
+    const { source, events, metrics } = setup([model('qwen')], [{ name: 'tower' }, { name: 'rack' }]);
+    let text = await metrics.render();
+    assert.equal(sampleValue(text, 'swapdock_engine_up', { engine: 'tower' }), 1);
+    assert.equal(sampleValue(text, 'swapdock_engine_up', { engine: 'rack' }), 1);
+    assert.equal(sampleValue(text, 'swapdock_engine_outages_total', { engine: 'rack' }), 0, 'at 0 before the first outage');
+
+    source.engines = [{ name: 'tower', unavailable: 'connection refused' }, { name: 'rack' }];
+    events.emit('engine', { engine: 'tower', state: 'down', reason: 'connection refused', at: 0 });
+    text = await metrics.render();
+    assert.equal(sampleValue(text, 'swapdock_engine_up', { engine: 'tower' }), 0);
+    assert.equal(sampleValue(text, 'swapdock_engine_up', { engine: 'rack' }), 1);
+    assert.equal(sampleValue(text, 'swapdock_engine_outages_total', { engine: 'tower' }), 1);
+    source.engines = [{ name: 'tower' }, { name: 'rack' }];
+    events.emit('engine', { engine: 'tower', state: 'up', at: 1 });
+    text = await metrics.render();
+    assert.equal(sampleValue(text, 'swapdock_engine_up', { engine: 'tower' }), 1);
+    assert.equal(sampleValue(text, 'swapdock_engine_outages_total', { engine: 'tower' }), 1, 'coming back is not an outage');
+
+    const single = setup([{ ...model('qwen', 'ready'), engine: 'default' }]).metrics;
+    const samples = parseExposition(await single.render());
+    assert.ok(!samples.some((s) => s.name.startsWith('swapdock_engine_')), 'one engine: no engine_up (never taken out of service), no outages');
+    assert.equal(sampleValue(samples, 'swapdock_model_engine', { model: 'qwen', engine: 'default' }), 1);
+  });
+
   it('documents every metric with HELP and TYPE, uses the Prometheus content type, and stops listening on close', async () => {
     const { events, metrics } = setup();
     const text = await metrics.render();
@@ -168,13 +210,16 @@ describe('SwapdockMetrics', () => {
       ['swapdock_container_restarts_total', 'counter'],
       ['swapdock_swaps_total', 'counter'],
       ['swapdock_tokens_total', 'counter'],
+      ['swapdock_model_engine', 'gauge'],
+      ['swapdock_engine_up', 'gauge'],
+      ['swapdock_engine_outages_total', 'counter'],
     ]) {
       assert.match(text, new RegExp(`^# HELP ${name} \\S`, 'm'));
       assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
     }
     assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
     metrics.close();
-    assert.equal(events.listenerCount('request') + events.listenerCount('model') + events.listenerCount('swap'), 0);
+    assert.equal(events.listenerCount('request') + events.listenerCount('model') + events.listenerCount('swap') + events.listenerCount('engine'), 0);
   });
 
   it('has its own registry: two instances do not share values, and process metrics are opt-out', async () => {

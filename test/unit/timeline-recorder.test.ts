@@ -13,7 +13,7 @@ const HOUR = 3_600_000;
 function recorder(options: { gpuIds?: string[]; windowMs?: number; maxSwaps?: number } = {}) {
   let now = 1_000_000;
   const events = new SchedulerEvents();
-  const placement = new Map<string, { usesGpu: boolean; devices: string[] }>([
+  const placement = new Map<string, { usesGpu: boolean; engine?: string; devices: string[] }>([
     ['a', { usesGpu: true, devices: ['0'] }],
     ['b', { usesGpu: true, devices: ['0'] }],
     ['cpu-model', { usesGpu: false, devices: [] }],
@@ -103,10 +103,38 @@ describe('TimelineRecorder', () => {
     assert.deepEqual(lanes.map((l) => l.id), ['gpu', 'cpu']);
     assert.deepEqual(lanes[0]!.segments.map((s) => s.state), ['loading', 'ready', 'stopping']);
   });
+
+  it('with a pool of several engines each lane is an engine’s: a model that fails over moves from tower/gpu:0 to rack/gpu:0', () => {
+    const { events, timeline, placement, advance, now } = recorder();
+    const pool = [{ name: 'tower', gpuIds: ['0'] }, { name: 'rack', gpuIds: ['0', '1'] }];
+    const t0 = now();
+    placement.set('a', { usesGpu: true, engine: 'tower', devices: ['0'] });
+    events.emit('model', { model: 'a', engine: 'tower', from: 'stopped', to: 'starting', at: t0 });
+    events.emit('model', { model: 'a', engine: 'tower', from: 'starting', to: 'ready', at: t0 + 10 });
+    placement.set('a', { usesGpu: true, devices: [] }); // failed: it holds nothing
+    events.emit('model', { model: 'a', engine: 'tower', from: 'ready', to: 'failed', at: t0 + 20 });
+    placement.set('a', { usesGpu: true, engine: 'rack', devices: ['0'] });
+    events.emit('model', { model: 'a', engine: 'rack', from: 'failed', to: 'starting', at: t0 + 30 });
+    placement.set('cpu-model', { usesGpu: false, engine: 'rack', devices: [] });
+    events.emit('model', { model: 'cpu-model', engine: 'rack', from: 'stopped', to: 'starting', at: t0 + 40 });
+    advance(50);
+    const of = (view: ReturnType<typeof timeline.view>) => view.lanes.map((l) => [l.id, l.label, l.segments.map((s) => `${s.model}:${s.state}${s.failed ? '!' : ''}`)]);
+    assert.deepEqual(of(timeline.view(pool)), [
+      ['tower/gpu:0', 'tower · GPU 0', ['a:loading', 'a:ready!']],
+      ['tower/cpu', 'tower · CPU', []],
+      ['rack/gpu:0', 'rack · GPU 0', ['a:loading']],
+      ['rack/gpu:1', 'rack · GPU 1', []],
+      ['rack/cpu', 'rack · CPU', ['cpu-model:loading']],
+    ]);
+    // One engine (no pool, or a pool of one): the ids and labels of before.
+    for (const engines of [undefined, [{ name: 'default', gpuIds: ['0', '1'] }]]) {
+      assert.deepEqual(of(timeline.view(engines)).map(([id]) => id), ['gpu:0', 'gpu:1', 'cpu']);
+    }
+  });
 });
 
 describe('ActivityHistory', () => {
-  it('keeps model, load and swap events oldest first; consecutive lines of one load as the newest', () => {
+  it('keeps model, load, swap and engine events oldest first; consecutive lines of one load as the newest', () => {
     const events = new SchedulerEvents();
     const history = new ActivityHistory(events, 4);
     events.emit('model', { model: 'a', from: 'stopped', to: 'starting', at: 1 });
@@ -123,8 +151,12 @@ describe('ActivityHistory', () => {
     events.emit('swap', { from: ['a'], to: 'b', at: 6 });
     events.emit('request', { requestId: 'r', method: 'GET', path: '/', status: 200, durationMs: 1, at: 7 });
     assert.deepEqual(history.entries().map((e) => [e.event, e.data.at]), [['load', 3], ['load', 4], ['model', 5], ['swap', 6]], 'bounded; requests are not activity');
+    events.emit('engine', { engine: 'tower', state: 'down', reason: 'connection refused', at: 8 });
+    events.emit('engine', { engine: 'tower', state: 'up', at: 9 });
+    assert.deepEqual(history.entries().map((e) => [e.event, e.data.at]), [['model', 5], ['swap', 6], ['engine', 8], ['engine', 9]], 'an engine of a pool going away and coming back');
+    assert.deepEqual(history.entries()[2]!.data, { engine: 'tower', state: 'down', reason: 'connection refused', at: 8 });
     history.close();
-    assert.equal(events.listenerCount('model'), 0);
+    assert.equal(events.listenerCount('model') + events.listenerCount('engine'), 0);
   });
 });
 

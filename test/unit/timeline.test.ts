@@ -1,10 +1,11 @@
 // The timeline's pure parts (src/scheduler/timeline.ts): status changes become segments on lanes,
 // requests become fixed buckets (one O(1) update each, slots reused as time moves on), and the
-// view groups segments by lane with the idle GPUs still shown.
+// view groups segments by lane with the idle GPUs still shown; with a pool of several engines,
+// each lane is one engine's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../src/scheduler/model-state.js';
-import { RequestBuckets, SegmentLog, groupIntoLanes, laneIdsOf, laneSpec, standingLanes } from '../../src/scheduler/timeline.js';
+import { RequestBuckets, SegmentLog, groupIntoLanes, laneIdsOf, laneSpec, poolStandingLanes, standingLanes } from '../../src/scheduler/timeline.js';
 
 const change = (model: string, from: ModelStatus, to: ModelStatus, at: number) => ({ model, from, to, at });
 const plain = (segments: ReturnType<SegmentLog['since']>) => segments.map((s) => ({ ...s, lanes: [...s.lanes] }));
@@ -45,6 +46,16 @@ describe('SegmentLog', () => {
     log.apply(change('a', 'stopped', 'starting', 0), ['gpu:0', 'gpu:1']);
     log.apply(change('a', 'starting', 'ready', 5), []);
     assert.deepEqual(log.since(0).at(-1)!.lanes, ['gpu:0', 'gpu:1']);
+  });
+
+  it('keeps the engine a segment is on; a status reported without a placement stays on the engine before', () => {
+    const log = new SegmentLog(100);
+    log.apply(change('a', 'stopped', 'starting', 0), ['gpu:0'], 'rack');
+    log.apply(change('a', 'starting', 'ready', 5), []);
+    assert.deepEqual(plain(log.since(0)).map((s) => [s.state, s.engine, s.lanes]), [['loading', 'rack', ['gpu:0']], ['ready', 'rack', ['gpu:0']]]);
+    log.apply(change('a', 'ready', 'failed', 9), []);
+    log.apply(change('a', 'failed', 'starting', 10), ['gpu:0'], 'tower'); // failed over
+    assert.deepEqual(log.since(0).at(-1)!.engine, 'tower');
   });
 
   it('returns what overlaps the window, clipped to its start, and keeps at most `capacity` closed segments', () => {
@@ -130,5 +141,46 @@ describe('lanes', () => {
       ['gpu:7', ['old']],
     ]);
     assert.deepEqual(lanes[0]!.segments[0], { model: 'big', state: 'ready', from: 1 }, 'segments carry no lane list');
+  });
+});
+
+describe('lanes of a pool of engines', () => {
+  it('a lane id names its engine before a slash; GPU ids may hold slashes (MIG) without an engine', () => {
+    assert.deepEqual(laneSpec('tower/gpu:0'), { id: 'tower/gpu:0', kind: 'gpu', engine: 'tower', device: '0', label: 'tower · GPU 0' });
+    assert.deepEqual(laneSpec('rack/gpu'), { id: 'rack/gpu', kind: 'gpu', engine: 'rack', label: 'rack · GPU' });
+    assert.deepEqual(laneSpec('edge-1.lan/cpu'), { id: 'edge-1.lan/cpu', kind: 'cpu', engine: 'edge-1.lan', label: 'edge-1.lan · CPU' });
+    assert.deepEqual(laneSpec('gpu:MIG-GPU-5c/1/0'), { id: 'gpu:MIG-GPU-5c/1/0', kind: 'gpu', device: 'MIG-GPU-5c/1/0', label: 'GPU MIG-GPU-5c/1/0' });
+    assert.equal(laneSpec('rack/gpu:MIG-GPU-5c/1/0').device, 'MIG-GPU-5c/1/0');
+  });
+
+  it('stands each engine’s GPUs, and its pseudo GPU and CPU lanes only for models that may run there', () => {
+    const engines = [{ name: 'tower', gpuIds: ['0'] }, { name: 'rack', gpuIds: ['0', '1'] }, { name: 'edge' }];
+    const anywhere = { usesGpu: true };
+    const cpuOnEdge = { usesGpu: false, model: { engines: ['edge'] } };
+    const gpuOnRack = { usesGpu: true, model: { engines: ['rack'] } };
+    assert.deepEqual(poolStandingLanes(engines, [anywhere, cpuOnEdge, gpuOnRack]), ['tower/gpu:0', 'rack/gpu:0', 'rack/gpu:1', 'edge/gpu', 'edge/cpu']);
+    assert.deepEqual(poolStandingLanes(engines, [gpuOnRack]), ['tower/gpu:0', 'rack/gpu:0', 'rack/gpu:1'], 'no GPU model may use edge: no lane for it');
+  });
+
+  it('GPU 0 of two engines are two lanes; lanes stay together by engine, in the order of the engines', () => {
+    const lanes = groupIntoLanes(['tower/gpu:0', 'rack/gpu:0', 'rack/gpu:1', 'rack/cpu'], [
+      { model: 'small', state: 'ready', from: 1, to: 2, failed: true, lanes: ['gpu:0'], engine: 'tower' },
+      { model: 'small', state: 'loading', from: 3, lanes: ['gpu:0'], engine: 'rack' },
+      { model: 'big', state: 'ready', from: 1, lanes: ['gpu:0', 'gpu:1'], engine: 'rack' },
+      { model: 'old', state: 'ready', from: 1, to: 2, lanes: ['gpu:5'], engine: 'tower' }, // a GPU a reload removed
+    ], true);
+    assert.deepEqual(lanes.map((l) => [l.id, l.engine, l.segments.map((s) => s.model + ':' + s.state)]), [
+      ['tower/gpu:0', 'tower', ['small:ready']],
+      ['tower/gpu:5', 'tower', ['old:ready']],
+      ['rack/gpu:0', 'rack', ['small:loading', 'big:ready']],
+      ['rack/gpu:1', 'rack', ['big:ready']],
+      ['rack/cpu', 'rack', []],
+    ]);
+    assert.deepEqual(lanes[0]!.segments[0], { model: 'small', state: 'ready', from: 1, to: 2, failed: true }, 'segments carry no lane list or engine');
+  });
+
+  it('with one engine the ids stay unprefixed, whatever engine the segments name', () => {
+    const lanes = groupIntoLanes(['gpu:0'], [{ model: 'a', state: 'ready', from: 1, lanes: ['gpu:0'], engine: 'default' }]);
+    assert.deepEqual(lanes.map((l) => [l.id, l.label, l.segments.length]), [['gpu:0', 'GPU 0', 1]]);
   });
 });
