@@ -21,6 +21,7 @@ import type { ReloadOutcome } from '../api/admin-routes.js';
 import { ConfigReloader, logConfigWarnings } from './config-reloader.js';
 import { LogTail, teeLogger } from '../util/log-tail.js';
 import { LOG_REDACTION } from '../util/logger.js';
+import { tuneGarbageCollector } from '../util/gc-tuning.js';
 
 export interface RunningServer {
   url: string;
@@ -55,6 +56,7 @@ export interface StartOptions {
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  tuneGarbageCollector(); // before the first request: no per-request object born in the old generation
   const { config } = options;
   const logTail = options.logTail ?? new LogTail(config.logs.lines);
   const log = options.logTail ? options.log : teeLogger(options.log, logTail, LOG_REDACTION);
