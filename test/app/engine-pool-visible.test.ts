@@ -5,49 +5,29 @@
 // away while a model runs on it, the model fails over, and the engine comes back.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '../../src/cli/start-server.js';
 import type { TimelineView } from '../../src/scheduler/timeline.js';
-import { chat, silentLog, testConfig, waitFor } from '../support/app-harness.js';
-import { FakeRuntime } from '../support/fake-runtime.js';
+import { chat, waitFor } from '../support/app-harness.js';
+import { POOL_ENGINES, startFakePool, type FakePool } from '../support/fake-pool.js';
 import { parseExposition, sampleValue } from '../support/prometheus-text.js';
 import { collectEvents, type SseEvent } from '../support/sse-events.js';
 
-const POOL = `
-engines:
-  - name: tower
-    host: unix:///run/tower.sock
-    gpus: [{ id: 0, vram: 24g }]
-  - name: rack
-    host: tcp://10.0.0.12:2375
-    gpus: [{ id: 0, vram: 48g }, { id: 1, vram: 48g }]
-defaults: { ttl: 0, stopTimeout: 1s }
-models:
+const POOL = `${POOL_ENGINES}models:
   small: { image: fake-model:latest, gpus: 1, vram: 20g }
   big: { image: fake-model:latest, gpus: 2, vram: 40g, engines: [rack] }
   cpu: { image: fake-model:latest, engines: [rack] }
 `;
 
-const servers: RunningServer[] = [];
-const runtimes: FakeRuntime[] = [];
+const pools: FakePool[] = [];
 const streams: { close(): void }[] = [];
 afterEach(async () => {
   for (const s of streams.splice(0)) s.close();
-  for (const server of servers.splice(0)) await server.shutdown();
-  // A container on an engine that stayed away was never stopped: its fake-model process would outlive the test.
-  for (const runtime of runtimes.splice(0)) {
-    runtime.comeBack();
-    await runtime.shutdown();
-  }
+  for (const pool of pools.splice(0)) await pool.close();
 });
 
 async function startPool() {
-  const config = testConfig(POOL);
-  config.listen = '127.0.0.1:0';
-  const tower = new FakeRuntime({ target: 'unix:///run/tower.sock' });
-  const rack = new FakeRuntime({ target: 'tcp://10.0.0.12:2375' });
-  const server = await startServer({ config, log: silentLog, runtimes: { tower, rack }, engineHeartbeatMs: 50 });
-  servers.push(server);
-  runtimes.push(tower, rack);
+  const fake = await startFakePool(POOL);
+  pools.push(fake);
+  const { server, tower, rack } = fake;
   const get = async (path: string) => (await fetch(`${server.url}${path}`)).text();
   const post = async (model: string) => {
     const res = await fetch(`${server.url}/v1/chat/completions`, chat(model));

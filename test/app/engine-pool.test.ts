@@ -4,59 +4,35 @@
 // every engine after a restart. The same on real dockerds: test/integration/engine-pool.test.ts.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '../../src/cli/start-server.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { EngineStateEvent, ModelStateEvent } from '../../src/scheduler/scheduler-events.js';
 import { chat, silentLog, testConfig, waitFor } from '../support/app-harness.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
+import { POOL_ENGINES, startFakePool, type FakePool } from '../support/fake-pool.js';
 
-const POOL = `
-engines:
-  - name: tower
-    host: unix:///run/tower.sock
-    gpus: [{ id: 0, vram: 24g }]
-  - name: rack
-    host: tcp://10.0.0.12:2375
-    gpus: [{ id: 0, vram: 48g }, { id: 1, vram: 48g }]
-defaults: { ttl: 0, stopTimeout: 1s }
-models:
+const POOL = `${POOL_ENGINES}models:
   small: { image: fake-model:latest, gpus: 1, vram: 20g }
   big: { image: fake-model:latest, gpus: 2, vram: 40g, engines: [rack] }
   towered: { image: fake-model:latest, gpus: 1, vram: 2g, engines: [tower] }
   cpu: { image: fake-model:latest }
 `;
 
-interface Pool {
-  server: RunningServer;
-  tower: FakeRuntime;
-  rack: FakeRuntime;
+interface Pool extends FakePool {
   post(model: string): Promise<Response>;
   models(): Promise<{ id: string; status: string; engine?: string; devices: string[]; lastError?: string }[]>;
 }
 
 let open: Pool[] = [];
 afterEach(async () => {
-  for (const pool of open) {
-    await pool.server.shutdown();
-    // An engine that went away keeps its containers (swapdock could not remove them): end them here.
-    for (const runtime of [pool.tower, pool.rack]) {
-      runtime.comeBack();
-      await runtime.shutdown();
-    }
-  }
+  for (const pool of open) await pool.close();
   open = [];
 });
 
 async function startPool(runtimes?: { tower: FakeRuntime; rack: FakeRuntime }): Promise<Pool> {
-  const config = testConfig(POOL);
-  config.listen = '127.0.0.1:0';
-  const tower = runtimes?.tower ?? new FakeRuntime({ target: 'unix:///run/tower.sock' });
-  const rack = runtimes?.rack ?? new FakeRuntime({ target: 'tcp://10.0.0.12:2375' });
-  const server = await startServer({ config, log: silentLog, runtimes: { tower, rack }, engineHeartbeatMs: 50 });
+  const fake = await startFakePool(POOL, runtimes);
+  const { server } = fake;
   const pool: Pool = {
-    server,
-    tower,
-    rack,
+    ...fake,
     post: (model) => fetch(`${server.url}/v1/chat/completions`, chat(model)),
     models: async () => ((await (await fetch(`${server.url}/api/models`)).json()) as { models: Awaited<ReturnType<Pool['models']>> }).models,
   };

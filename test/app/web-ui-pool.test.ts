@@ -7,21 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../src/cli/start-server.js';
-import { chat, silentLog, testConfig, waitFor } from '../support/app-harness.js';
-import { launchChromium } from '../support/browser.js';
-import { FakeRuntime } from '../support/fake-runtime.js';
+import type { RunningServer } from '../../src/cli/start-server.js';
+import { chat, waitFor } from '../support/app-harness.js';
+import { collectPageErrors, launchChromium } from '../support/browser.js';
+import { POOL_ENGINES, startFakePool, type FakePool } from '../support/fake-pool.js';
+import type { FakeRuntime } from '../support/fake-runtime.js';
 
-const POOL = `
-engines:
-  - name: tower
-    host: unix:///run/tower.sock
-    gpus: [{ id: 0, vram: 24g }]
-  - name: rack
-    host: tcp://10.0.0.12:2375
-    gpus: [{ id: 0, vram: 48g }, { id: 1, vram: 48g }]
-defaults: { ttl: 0, stopTimeout: 1s }
-models:
+const POOL = `${POOL_ENGINES}models:
   small: { image: fake-model:latest, gpus: 1, vram: 20g }
   big: { image: fake-model:latest, gpus: 2, vram: 40g, engines: [rack] }
   cpu: { image: fake-model:latest, engines: [rack] }
@@ -52,6 +44,7 @@ after(async () => {
 });
 
 describe('web UI with a pool of engines (headless Chromium)', () => {
+  let pool: FakePool;
   let server: RunningServer;
   let tower: FakeRuntime;
   let rack: FakeRuntime;
@@ -64,25 +57,15 @@ describe('web UI with a pool of engines (headless Chromium)', () => {
   };
 
   before(async () => {
-    const config = testConfig(POOL);
-    config.listen = '127.0.0.1:0';
-    tower = new FakeRuntime({ target: 'unix:///run/tower.sock' });
-    rack = new FakeRuntime({ target: 'tcp://10.0.0.12:2375' });
-    server = await startServer({ config, log: silentLog, runtimes: { tower, rack }, engineHeartbeatMs: 50 });
+    pool = await startFakePool(POOL);
+    ({ server, tower, rack } = pool);
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
-    page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) pageErrors.push(`CSP: ${msg.text()}`);
-    });
+    collectPageErrors(page, pageErrors);
   });
 
   after(async () => {
     await page?.context().close();
-    await server?.shutdown();
-    for (const runtime of [tower, rack]) {
-      runtime?.comeBack();
-      await runtime?.shutdown();
-    }
+    await pool?.close();
   });
 
   it('shows one group of GPU bars per engine, headed by its name, and the Engine column', async () => {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { buildServer, chat, waitFor } from '../support/app-harness.js';
-import { launchChromium } from '../support/browser.js';
+import { collectPageErrors, launchChromium } from '../support/browser.js';
 
 const MODELS = `
 defaults: { ttl: 0, stopTimeout: 1s }
@@ -58,10 +58,7 @@ describe('web UI timeline (headless Chromium)', () => {
   before(async () => {
     server = await buildServer(MODELS, { gpuSupport: true });
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
-    page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) pageErrors.push(`CSP: ${msg.text()}`);
-    });
+    collectPageErrors(page, pageErrors);
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { buildServer, chat, waitFor } from '../support/app-harness.js';
-import { launchChromium } from '../support/browser.js';
+import { collectPageErrors, launchChromium } from '../support/browser.js';
 
 const XSS_ALIAS = '<img src=x onerror="window.__xss=1">';
 const MODELS = `
@@ -50,10 +50,7 @@ describe('web UI (headless Chromium)', () => {
   before(async () => {
     server = await buildServer(MODELS);
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
-    page.on('console', (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) pageErrors.push(`CSP: ${msg.text()}`);
-    });
+    collectPageErrors(page, pageErrors);
   });
 
   after(async () => {
