@@ -33,7 +33,7 @@ export class ModelLifecycle {
       // a new container under the same name must not replace it before that.
       await slot.crash?.error.catch(() => undefined);
       if (ctx.isShuttingDown()) throw new ShuttingDownError();
-      const container = await ctx.backend.start({
+      const starting = ctx.backend.start({
         runtime: ctx.runtimeOf(engine),
         model: slot.model,
         spec,
@@ -42,6 +42,7 @@ export class ModelLifecycle {
         onPull: (message) => ctx.observer.loadProgress(slot.id, 'pull', message),
         onStarted: (containerId) => ctx.observer.capture(slot.id, containerId, { engine, status: () => slot.status }),
       });
+      const container = await Promise.race([starting, engineLost(abort.signal, starting)]);
       slot.markReady(container, ctx.now() - startedAt);
     } catch (err) {
       if (abort.signal.reason instanceof EngineDownError) {
@@ -123,4 +124,22 @@ export class ModelLifecycle {
       void this.sleeper.release(slot, `idle for ${Math.round(slot.model.ttlMs / 1000)} s`, 'ttl');
     });
   }
+}
+
+/**
+ * Rejects when the start is cancelled because its engine went away: an engine call to a host that
+ * is off can hang for minutes, and the model's requests must go elsewhere now. What the abandoned
+ * start still does is ignored; the engine's containers are checked when it answers again.
+ */
+function engineLost(signal: AbortSignal, starting: Promise<unknown>): Promise<never> {
+  return new Promise((_, reject) => {
+    const onAbort = () => {
+      if (!(signal.reason instanceof EngineDownError)) return;
+      starting.catch(() => undefined);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    starting.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
+  });
 }

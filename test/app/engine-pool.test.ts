@@ -111,22 +111,27 @@ describe('a pool of engines: an engine goes away', () => {
     assert.equal(await engineOf(pool, 'towered'), 'tower');
   });
 
-  it('requests queued for a model loading on the engine that dies are served on another engine', async () => {
+  it('requests queued for a model loading on the engine that dies are served on another engine, even when the engine call hangs', async () => {
     const pool = await startPool();
-    // The start on tower hangs until the engine goes: its create fails then.
-    const slowStart = new Promise<void>((resolve) => setTimeout(resolve, 300));
+    // The start on tower hangs, as an engine call to a host that is switched off does (for minutes).
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
     const originalCreate = pool.tower.create.bind(pool.tower);
     pool.tower.create = async (spec) => {
-      await slowStart;
+      await hung;
       return originalCreate(spec);
     };
-    const pending = pool.post('small');
-    await waitFor(async () => (await pool.models()).find((m) => m.id === 'small')?.status === 'starting', 3000, 'small to start on tower');
-    assert.equal(await engineOf(pool, 'small'), 'tower');
-    pool.tower.goAway('no route to host');
-    const res = await pending;
-    assert.equal(res.status, 200, await res.clone().text());
-    assert.equal(await engineOf(pool, 'small'), 'rack');
+    try {
+      const pending = pool.post('small');
+      await waitFor(async () => (await pool.models()).find((m) => m.id === 'small')?.status === 'starting', 3000, 'small to start on tower');
+      assert.equal(await engineOf(pool, 'small'), 'tower');
+      pool.tower.goAway('no route to host');
+      const res = await pending;
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(await engineOf(pool, 'small'), 'rack');
+    } finally {
+      release();
+    }
   });
 });
 
