@@ -28,6 +28,9 @@ export class ModelLifecycle {
     log.info({ image: spec.image, devices: shown, engine }, `Starting model '${slot.id}'${where}`);
     const startedAt = ctx.now();
     const abort = slot.beginStart();
+    // Its engine went away while the evicted models stopped or another load ran there.
+    const down = ctx.engines.unavailable(engine);
+    if (down !== undefined) abort.abort(new EngineDownError(slot.id, [engine], down, true));
     try {
       // After a crash: its handling reads the dead container's state and logs, then removes it;
       // a new container under the same name must not replace it before that.

@@ -14,6 +14,7 @@ const POOL = `${POOL_ENGINES}models:
   small: { image: fake-model:latest, gpus: 1, vram: 20g }
   big: { image: fake-model:latest, gpus: 2, vram: 40g, engines: [rack] }
   towered: { image: fake-model:latest, gpus: 1, vram: 2g, engines: [tower] }
+  tower-big: { image: fake-model:latest, gpus: 1, vram: 10g, engines: [tower] }
   cpu: { image: fake-model:latest }
 `;
 
@@ -131,6 +132,44 @@ describe('a pool of engines: an engine goes away', () => {
       assert.equal(await engineOf(pool, 'small'), 'rack');
     } finally {
       release();
+    }
+  });
+});
+
+describe('a pool of engines: an engine that dies during a swap there', () => {
+  it('the load waiting for the swap is abandoned, not started on the dead engine: its requests get a 503 naming the engine', async () => {
+    const pool = await startPool();
+    assert.equal((await pool.post('small')).status, 200);
+    assert.equal(await engineOf(pool, 'small'), 'tower');
+    // Stopping 'small' to make room hangs until the engine is gone; any create there hangs for good.
+    let releaseStop!: () => void;
+    const stopHangs = new Promise<void>((resolve) => (releaseStop = resolve));
+    const originalStop = pool.tower.stop.bind(pool.tower);
+    pool.tower.stop = async (id, timeoutMs) => {
+      await stopHangs;
+      return originalStop(id, timeoutMs);
+    };
+    let releaseCreate!: () => void;
+    const createHangs = new Promise<void>((resolve) => (releaseCreate = resolve));
+    const originalCreate = pool.tower.create.bind(pool.tower);
+    pool.tower.create = async (spec) => {
+      await createHangs;
+      return originalCreate(spec);
+    };
+    try {
+      const pending = pool.post('tower-big'); // 10 GiB beside small's 20 on a 24 GiB GPU: small is evicted
+      await waitFor(async () => (await pool.models()).find((m) => m.id === 'small')?.status === 'stopping', 3000, 'small to be stopping');
+      pool.tower.goAway('no route to host');
+      await waitFor(() => pool.server.scheduler.engineStates().some((e) => e.unavailable !== undefined), 3000, 'tower to be marked unreachable');
+      releaseStop(); // the stop now fails: the engine is gone
+      const res = await pending;
+      assert.equal(res.status, 503);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'engine_unavailable');
+      assert.match(error.message, /'tower'/);
+    } finally {
+      releaseStop();
+      releaseCreate();
     }
   });
 });
