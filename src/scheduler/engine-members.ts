@@ -16,6 +16,14 @@ export interface EngineMember {
   memoryBytes?: number;
 }
 
+/** An engine as the API shows it: its GPUs, and why and since when it is unreachable (when it is). */
+export interface EngineState {
+  name: string;
+  gpus: readonly GpuDevice[] | undefined;
+  unavailable?: string;
+  downSince?: number;
+}
+
 export class EngineMembers {
   private readonly byName: Map<string, EngineMember>;
   private readonly down = new Map<string, { reason: string; since: number }>();
@@ -42,6 +50,14 @@ export class EngineMembers {
   /** Since when it has been unreachable (ms epoch); undefined while reachable. */
   downSince(name: string): number | undefined {
     return this.down.get(name)?.since;
+  }
+
+  /** Every engine in config order, with its GPUs as placement counts them (`gpusOf`). */
+  states(gpusOf: (name: string) => readonly GpuDevice[] | undefined): EngineState[] {
+    return this.list.map(({ name }) => {
+      const down = this.down.get(name);
+      return { name, gpus: gpusOf(name), ...(down ? { unavailable: down.reason, downSince: down.since } : {}) };
+    });
   }
 
   /** Returns whether this changed anything (it was up). */

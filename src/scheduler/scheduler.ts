@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { GpuDevice, SwapdockConfig } from '../config/schema.js';
 import { EngineDownError, ModelNotFoundError, ModelUnloadedError, ModelUnplaceableError, QueueFullError, QueueTimeoutError, ShuttingDownError, SleepRefusedError, errorMessage } from '../errors.js';
 import type { ContainerRuntime, EventSubscription } from '../runtime/container-runtime.js';
-import { EngineMembers, type EngineMember } from './engine-members.js';
+import { EngineMembers, type EngineMember, type EngineState } from './engine-members.js';
 import { EngineOutages } from './engine-outage.js';
 import { noGpuInventory, type GpuInventory } from '../runtime/gpu-inventory.js';
 import { applyConfigChanges, type ReloadSummary } from './config-changes.js';
@@ -89,7 +89,7 @@ export class Scheduler {
     this.engines = new EngineMembers(
       options.engines ?? [{ name: options.config.engines[0]!.name, runtime: options.runtime!, gpus: options.devices, localGpus: true, memoryBytes: options.hostMemoryBytes }],
     );
-    this.budget = new GpuBudget(options.config, this.engines.list.map((m) => ({ name: m.name, inventory: m.gpus, localGpus: m.localGpus ?? false })), this.inventory);
+    this.budget = this.gpuBudget(options.config);
     this.events = options.events ?? new SchedulerEvents();
     const runtimeOf = (engine: string | undefined) => this.engines.runtimeOf(engine ?? this.engines.list[0]!.name);
     this.observer = new StateObserver({ events: this.events, runtimeOf, log: this.log, logLines: () => this.config.logs.lines, now: this.now });
@@ -139,14 +139,17 @@ export class Scheduler {
   reload(next: SwapdockConfig): ReloadSummary {
     const previous = this.config;
     this.config = next;
-    this.budget = new GpuBudget(
-      next,
-      this.engines.list.map((m) => ({ name: m.name, inventory: next.engines.find((e) => e.name === m.name)?.gpus ?? this.budget.inventoryOf(m.name), localGpus: m.localGpus ?? false })),
-      this.inventory,
-    );
+    this.budget = this.gpuBudget(next, this.budget);
     const summary = applyConfigChanges(this.ctx, this.lifecycle, previous, next);
     this.schedule();
     return summary;
+  }
+
+  /** Each engine's GPUs: at start-up as given; after a reload as the new config lists them, else as they were. */
+  private gpuBudget(config: SwapdockConfig, previous?: GpuBudget): GpuBudget {
+    const inventoryOf = (m: EngineMember) =>
+      previous ? (config.engines.find((e) => e.name === m.name)?.gpus ?? previous.inventoryOf(m.name)) : m.gpus;
+    return new GpuBudget(config, this.engines.list.map((m) => ({ name: m.name, inventory: inventoryOf(m), localGpus: m.localGpus ?? false })), this.inventory);
   }
 
   /** The first engine's GPUs (the only engine's, without a pool). */
@@ -155,11 +158,8 @@ export class Scheduler {
   }
 
   /** Every engine of the pool: its GPUs, and why it is unreachable (when it is). */
-  engineStates(): { name: string; gpus: readonly GpuDevice[] | undefined; unavailable?: string; downSince?: number }[] {
-    return this.engines.list.map(({ name }) => {
-      const unavailable = this.engines.unavailable(name);
-      return { name, gpus: this.budget.inventoryOf(name), ...(unavailable === undefined ? {} : { unavailable, downSince: this.engines.downSince(name) }) };
-    });
+  engineStates(): EngineState[] {
+    return this.engines.states((name) => this.budget.inventoryOf(name));
   }
 
   /**
